@@ -1,0 +1,36 @@
+"""fashionclip: CLIP-family embeddings, search, tagging and evaluation for fashion catalogues."""
+
+from fashionclip.config import ModelSpec, PreprocessConfig
+from fashionclip.encoder import EncodeResult, Encoder, FailedItem
+from fashionclip.errors import (
+    FashionClipError,
+    ImageLoadError,
+    ImageTooLargeError,
+    MissingExtraError,
+    ModelNotAvailableError,
+    UnknownModelError,
+)
+from fashionclip.loading import load_model
+from fashionclip.preprocess.image import ImageLimits
+from fashionclip.registry import DEFAULT_MODEL, list_models
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EncodeResult",
+    "Encoder",
+    "FailedItem",
+    "FashionClipError",
+    "ImageLimits",
+    "ImageLoadError",
+    "ImageTooLargeError",
+    "MissingExtraError",
+    "ModelNotAvailableError",
+    "ModelSpec",
+    "PreprocessConfig",
+    "UnknownModelError",
+    "__version__",
+    "list_models",
+    "load_model",
+]

@@ -1,0 +1,39 @@
+"""PyTorch backend for Hugging Face-format CLIP / SigLIP checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def _pooled(output: Any) -> torch.Tensor:
+    # transformers 4.x returns a tensor, 5.x a ModelOutput with pooler_output
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+class TorchHFBackend:
+    """Wraps a transformers ``CLIPModel`` (or any model with the same two feature methods)."""
+
+    def __init__(self, model: Any, *, device: str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.model = model.to(device=device, dtype=dtype).eval()
+        self.device = device
+        self.dtype = dtype
+        config = model.config
+        self.embedding_dim = int(getattr(config, "projection_dim", 0) or config.text_config.hidden_size)
+        scale = getattr(model, "logit_scale", None)
+        self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
+
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
+        features = _pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
+        return features.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        ids = torch.from_numpy(input_ids).to(self.device)  # (B, L)
+        mask = torch.from_numpy(attention_mask).to(self.device)
+        features = _pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
+        return features.float().cpu().numpy()

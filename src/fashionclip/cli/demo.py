@@ -1,0 +1,101 @@
+"""``fashionclip demo``: embed the bundled sample catalogue, search it by text, classify it zero-shot."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from fashionclip.encoder import Encoder
+from fashionclip.errors import ModelNotAvailableError
+from fashionclip.loading import load_model
+from fashionclip.registry import DEFAULT_MODEL, get_spec
+
+QUERIES = ("a blue denim jeans", "black leather handbag", "white sports shoes", "a red dress for women")
+CATEGORY_LABELS = ("t-shirt", "shirt", "jeans", "dress", "shoes", "handbag", "watch", "sunglasses")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="embed, search and classify the bundled sample catalogue",
+        description=(
+            "Offline demo on the 120-product sample catalogue shipped with the package: embeds every "
+            "photo, runs text searches and a zero-shot classification, and prints the results."
+        ),
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model to use (default {DEFAULT_MODEL})")
+    parser.add_argument("--top-k", type=int, default=3, help="results per query (default 3)")
+    parser.add_argument(
+        "--no-fallback", action="store_true",
+        help="fail instead of falling back to a tiny random model when the model cannot be loaded",
+    )
+    parser.set_defaults(run=run)
+
+
+def sample_catalog() -> tuple[Path, list[dict[str, str]]]:
+    """The bundled sample catalogue: its folder and its rows."""
+    root = Path(str(resources.files("fashionclip").joinpath("data/sample_catalog")))
+    with (root / "catalog.csv").open(newline="", encoding="utf-8") as handle:
+        return root, list(csv.DictReader(handle))
+
+
+def _encoder(name: str, fallback: bool, workdir: str) -> tuple[Encoder, bool]:
+    try:
+        return load_model(name), False
+    except ModelNotAvailableError as exc:
+        if not fallback:
+            raise
+        from fashionclip.testing import write_tiny_clip
+
+        print(f"note: {exc}", file=sys.stderr)
+        print(
+            "note: falling back to a TINY RANDOMLY INITIALISED model so the pipeline still runs offline; "
+            "its rankings and labels are meaningless.",
+            file=sys.stderr,
+        )
+        return load_model(str(write_tiny_clip(Path(workdir) / "tiny-random-clip"))), True
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be positive, got {args.top_k}")
+    root, rows = sample_catalog()
+    with tempfile.TemporaryDirectory() as workdir:
+        encoder, random_weights = _encoder(args.model, not args.no_fallback, workdir)
+        label = f"{encoder.name} (random weights)" if random_weights else encoder.name
+        print(f"model: {label}, embedding dim {encoder.embedding_dim}, license {encoder.license}")
+        images = encoder.encode_images([root / row["image"] for row in rows], show_progress=True)
+        print(f"embedded {len(rows)} product photos from {root}\n")
+
+        print("Text search")
+        scores = encoder.similarity(encoder.encode_texts(list(QUERIES)), images, scale=False)  # (Q, N)
+        for query, row_scores in zip(QUERIES, scores):
+            print(f'  "{query}"')
+            for rank, index in enumerate(np.argsort(-row_scores)[: args.top_k], start=1):
+                row = rows[index]
+                print(f"    {rank}. {row['id']:>6}  {row_scores[index]:.3f}  {row['title']}")
+
+        spec = get_spec(args.model)
+        template = spec.prompt_template if spec else "a photo of a {}"
+        prompts = [template.format(label) for label in CATEGORY_LABELS]
+        probabilities = _softmax(encoder.similarity(images, encoder.encode_texts(prompts)))  # (N, L)
+        print(f"\nZero-shot classification (template {template!r})")
+        for index in range(0, len(rows), len(rows) // 8):
+            best = int(np.argmax(probabilities[index]))
+            row = rows[index]
+            print(
+                f"  {row['id']:>6}  {CATEGORY_LABELS[best]:<10} p={probabilities[index, best]:.2f}  "
+                f"(catalogue: {row['articleType']})  {row['title']}"
+            )
+    return 0
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

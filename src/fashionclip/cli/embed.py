@@ -1,0 +1,80 @@
+"""``fashionclip embed``: images or texts -> an .npy or .parquet file of embeddings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fashionclip.io import list_image_files, read_csv_column, read_lines, write_embeddings
+from fashionclip.loading import load_model
+from fashionclip.registry import DEFAULT_MODEL
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "embed",
+        help="embed images or texts into a .npy / .parquet file",
+        description=(
+            "Embed images (a folder, files, or a CSV column of paths/URLs) or texts (a .txt file with one "
+            "text per line, or a CSV column) and save L2-normalised float32 vectors."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", nargs="+", metavar="PATH", help="an image folder, image files, or one CSV file")
+    source.add_argument("--texts", metavar="FILE", help="a .txt file (one text per line) or a CSV file")
+    parser.add_argument("-o", "--output", required=True, help="OUT.npy (ids in OUT.ids.txt) or OUT.parquet")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"registry name, HF id or directory (default {DEFAULT_MODEL})")
+    parser.add_argument("--column", help="CSV column to read (default: 'image' for --images, 'text' for --texts)")
+    parser.add_argument("--batch-size", type=int, default=None, help="batch size (default 32 images / 256 texts)")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.add_argument("--dtype", default=None, help="float32 (default), bfloat16 or float16")
+    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="what to do with unreadable images")
+    parser.add_argument("--no-normalize", action="store_true", help="keep raw (unnormalised) embeddings")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def _image_inputs(paths: list[str], column: str | None) -> list[str]:
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        files = list_image_files(paths[0])
+        if not files:
+            raise ValueError(f"no image files in {paths[0]!r}")
+        return [str(f) for f in files]
+    if len(paths) == 1 and paths[0].lower().endswith(".csv"):
+        base = Path(paths[0]).parent
+        values = read_csv_column(paths[0], column or "image")
+        # relative paths in a catalogue file are relative to that file
+        return [v if "://" in v or Path(v).is_absolute() else str(base / v) for v in values]
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
+    if not args.output.endswith((".npy", ".parquet")):
+        raise ValueError(f"--output {args.output!r} must end in .npy or .parquet")
+    if args.texts:
+        texts = read_csv_column(args.texts, args.column or "text") if args.texts.endswith(".csv") else read_lines(args.texts)
+        encoder = load_model(args.model, device=args.device, dtype=args.dtype)
+        vectors = encoder.encode_texts(
+            texts, batch_size=args.batch_size or 256, normalize=not args.no_normalize,
+            show_progress=not args.no_progress,
+        )
+        ids = texts
+    else:
+        items = _image_inputs(args.images, args.column)
+        encoder = load_model(args.model, device=args.device, dtype=args.dtype)
+        options = dict(
+            batch_size=args.batch_size or 32, normalize=not args.no_normalize, show_progress=not args.no_progress
+        )
+        if args.on_error == "raise":
+            vectors, ids = encoder.encode_images(items, **options), items
+        else:
+            result = encoder.encode_images(items, on_error="skip", **options)
+            for failure in result.failed:
+                print(f"skipped image #{failure.index} ({failure.item}): {failure.reason}", file=sys.stderr)
+            vectors, ids = result.embeddings, [items[i] for i in result.indices]
+    out = write_embeddings(args.output, [i.replace("\n", " ") for i in ids], vectors)
+    print(f"wrote {len(ids)} embeddings of dimension {encoder.embedding_dim} ({encoder.name}) to {out}")
+    return 0

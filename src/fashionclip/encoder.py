@@ -1,0 +1,273 @@
+"""The public encoder: inputs in, float32 embeddings out, batched, with an error policy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from fashionclip.backends.base import Backend
+from fashionclip.config import ModelSpec, PreprocessConfig
+from fashionclip.errors import ImageLoadError
+from fashionclip.preprocess.image import ImageInput, ImageLimits, ImagePreprocessor, describe
+from fashionclip.preprocess.text import Tokenizer, check_texts
+
+OnError = Literal["raise", "skip"]
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An input that could not be embedded: its position, a description and why."""
+
+    index: int
+    item: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """What ``on_error="skip"`` returns: embeddings of the good items only.
+
+    ``embeddings[i]`` belongs to input number ``indices[i]``; every other input
+    is listed in ``failed`` with its reason.
+    """
+
+    embeddings: np.ndarray
+    indices: list[int]
+    failed: list[FailedItem] = field(default_factory=list)
+
+
+def _is_single_image(items: Any) -> bool:
+    if isinstance(items, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
+        return True
+    return isinstance(items, np.ndarray) and items.ndim in (2, 3)
+
+
+def _l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    for start in range(0, len(items), size):
+        yield start, items[start : start + size]
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+class Encoder:
+    """A loaded checkpoint that embeds images and texts into one space.
+
+    Obtain one with :func:`fashionclip.load_model`. Attributes: ``name``,
+    ``embedding_dim``, ``license``, ``logit_scale`` (the checkpoint's learned
+    temperature, already exponentiated), ``preprocess`` and ``spec``.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        backend: Backend,
+        tokenizer: Tokenizer,
+        preprocess: PreprocessConfig,
+        *,
+        limits: ImageLimits = ImageLimits(),
+        num_workers: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.preprocess = preprocess
+        self.image_preprocessor = ImagePreprocessor(preprocess, limits)
+        # decoding and resizing release the GIL, so threads overlap them with inference
+        self.num_workers = num_workers if num_workers is not None else min(4, os.cpu_count() or 1)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def license(self) -> str:
+        return self.spec.license
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.backend.embedding_dim
+
+    @property
+    def logit_scale(self) -> float:
+        return self.backend.logit_scale
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    def __repr__(self) -> str:
+        return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
+
+    # ---------------------------------------------------------------- images
+    @overload
+    def encode_images(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = ...,
+        normalize: bool = ...,
+        show_progress: bool | None = ...,
+        on_error: Literal["raise"] = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def encode_images(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = ...,
+        normalize: bool = ...,
+        show_progress: bool | None = ...,
+        on_error: Literal["skip"],
+    ) -> EncodeResult: ...
+
+    def encode_images(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = 32,
+        normalize: bool = True,
+        show_progress: bool | None = None,
+        on_error: OnError = "raise",
+    ) -> np.ndarray | EncodeResult:
+        """Embed images: paths, URLs, bytes, PIL images or HxWxC uint8 arrays.
+
+        Returns float32 ``(N, D)`` (``(D,)`` for a single input), L2-normalised
+        unless ``normalize=False``. With ``on_error="raise"`` the first bad
+        image raises :class:`ImageLoadError` naming its index and source; with
+        ``"skip"`` an :class:`EncodeResult` holds the good embeddings and the
+        failures.
+        """
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        _check_batch_size(batch_size)
+        single = _is_single_image(items)
+        batch: Sequence[Any] = [items] if single else list(items)  # type: ignore[list-item]
+
+        outputs: list[np.ndarray] = []
+        indices: list[int] = []
+        failed: list[FailedItem] = []
+        progress = tqdm(
+            total=len(batch), unit="img", desc=f"embedding images ({self.name})", disable=_quiet(show_progress, batch)
+        )
+        with progress, ThreadPoolExecutor(max_workers=self.num_workers) as pool:
+            for start, futures in self._prefetch(pool, batch, batch_size):
+                pixels, good = [], []
+                for offset, future in enumerate(futures):
+                    index = start + offset
+                    try:
+                        pixels.append(future.result())
+                    except ImageLoadError as exc:
+                        if on_error == "raise":
+                            for pending in futures:
+                                pending.cancel()
+                            raise exc.at(index) from exc
+                        failed.append(FailedItem(index, exc.item, exc.reason))
+                        continue
+                    good.append(index)
+                if pixels:
+                    outputs.append(self.backend.encode_pixels(np.stack(pixels)))  # (B, D)
+                    indices.extend(good)
+                progress.update(len(futures))
+
+        embeddings = self._finish(outputs, normalize)
+        if on_error == "skip":
+            return EncodeResult(embeddings, indices, failed)
+        return embeddings[0] if single else embeddings
+
+    def _prefetch(
+        self, pool: ThreadPoolExecutor, items: Sequence[Any], batch_size: int
+    ) -> Iterator[tuple[int, list[Future[np.ndarray]]]]:
+        """Yield batches of preprocessing futures, keeping the next batch in flight."""
+        chunks = _chunks(items, batch_size)
+        pending: list[tuple[int, list[Future[np.ndarray]]]] = []
+        for _ in range(2):
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append((chunk[0], [pool.submit(self.image_preprocessor, item) for item in chunk[1]]))
+        while pending:
+            current = pending.pop(0)
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append((chunk[0], [pool.submit(self.image_preprocessor, item) for item in chunk[1]]))
+            yield current
+
+    # ----------------------------------------------------------------- texts
+    def encode_texts(
+        self,
+        texts: str | Sequence[str],
+        *,
+        batch_size: int = 256,
+        normalize: bool = True,
+        show_progress: bool | None = None,
+    ) -> np.ndarray:
+        """Embed texts; float32 ``(N, D)`` (``(D,)`` for one string), L2-normalised by default.
+
+        Texts longer than the context length are truncated; empty strings are
+        allowed; a non-string raises TypeError naming its position.
+        """
+        _check_batch_size(batch_size)
+        single = isinstance(texts, str)
+        if not single and not isinstance(texts, Sequence):
+            if isinstance(texts, Iterable) and not isinstance(texts, (bytes, dict)):
+                texts = list(texts)
+            else:
+                raise TypeError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+        items = check_texts([texts] if single else texts)
+        # similar lengths in one batch waste less padding; the order is restored below
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        outputs = []
+        with tqdm(
+            total=len(items), unit="text", desc=f"embedding texts ({self.name})", disable=_quiet(show_progress, items)
+        ) as progress:
+            for _, chunk in _chunks(order, batch_size):
+                tokens = self.tokenizer([items[i] for i in chunk])
+                outputs.append(self.backend.encode_tokens(tokens.input_ids, tokens.attention_mask))
+                progress.update(len(chunk))
+        sorted_embeddings = self._finish(outputs, normalize)
+        embeddings = np.empty_like(sorted_embeddings)
+        embeddings[np.asarray(order, dtype=np.int64)] = sorted_embeddings
+        return embeddings[0] if single else embeddings
+
+    # ------------------------------------------------------------ similarity
+    def similarity(self, a: np.ndarray, b: np.ndarray, *, scale: bool = True) -> np.ndarray:
+        """Cosine similarities ``(Na, Nb)`` between two sets of embeddings.
+
+        With ``scale=True`` they are multiplied by the checkpoint's logit
+        scale, giving CLIP's logits: ``softmax`` over them is zero-shot
+        probabilities. Both sides are L2-normalised here, whatever was passed.
+        """
+        a2 = _l2_normalize(np.atleast_2d(np.asarray(a, dtype=np.float32)))
+        b2 = _l2_normalize(np.atleast_2d(np.asarray(b, dtype=np.float32)))
+        if a2.shape[1] != b2.shape[1]:
+            raise ValueError(f"embedding sizes differ: {a2.shape[1]} vs {b2.shape[1]}")
+        sims = a2 @ b2.T
+        return sims * np.float32(self.logit_scale) if scale else sims
+
+    def _finish(self, outputs: list[np.ndarray], normalize: bool) -> np.ndarray:
+        if not outputs:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        vectors = np.concatenate(outputs).astype(np.float32, copy=False)
+        return _l2_normalize(vectors) if normalize else vectors
+
+
+def _quiet(show_progress: bool | None, items: Sequence[Any]) -> bool:
+    """tqdm's ``disable`` flag: by default a bar only for more than one batch-worth of work."""
+    if show_progress is None:
+        return len(items) < 256
+    return not show_progress

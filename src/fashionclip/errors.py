@@ -1,0 +1,53 @@
+"""Exception types raised at the library's public boundaries.
+
+Each subclasses the builtin a caller would naturally catch (ValueError, KeyError,
+ImportError, ...), so ``except ValueError`` keeps working for users who do not
+know our names.
+"""
+
+from __future__ import annotations
+
+
+class FashionClipError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UnknownModelError(FashionClipError, KeyError):
+    """A model name is neither a registry entry, a Hugging Face id nor a local directory."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelNotAvailableError(FashionClipError, OSError):
+    """A known checkpoint cannot be loaded here (not downloaded, offline, broken files)."""
+
+
+class ImageLoadError(FashionClipError, ValueError):
+    """One image input could not be read, decoded or converted.
+
+    ``item`` is a short description of the input (its path, URL or type) and
+    ``index`` its position in the caller's list, when known.
+    """
+
+    def __init__(self, item: str, reason: str, index: int | None = None) -> None:
+        self.item = item
+        self.reason = reason
+        self.index = index
+        where = f"image #{index} ({item})" if index is not None else f"image {item}"
+        super().__init__(f"{where}: {reason}")
+
+    def at(self, index: int) -> ImageLoadError:
+        """The same error, tagged with the input's position in a batch."""
+        return ImageLoadError(self.item, self.reason, index)
+
+
+class ImageTooLargeError(ImageLoadError):
+    """An image declares more pixels than allowed (a decompression bomb guard)."""
+
+    def at(self, index: int) -> ImageTooLargeError:
+        return ImageTooLargeError(self.item, self.reason, index)
+
+
+class MissingExtraError(FashionClipError, ImportError):
+    """An optional feature's dependencies are not installed."""

@@ -1,0 +1,244 @@
+"""Model name -> checkpoint files on disk -> :class:`Encoder`.
+
+Names resolve in this order: a registry entry; ``local-dir:PATH`` or an
+existing directory; ``hf-hub:ORG/REPO`` or a bare ``ORG/REPO`` Hugging Face id.
+Hub checkpoints come through ``huggingface_hub``, so its cache and
+``HF_HUB_OFFLINE=1`` work as users expect.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fashionclip.config import ModelSpec, PreprocessConfig
+from fashionclip.encoder import Encoder
+from fashionclip.errors import ModelNotAvailableError, UnknownModelError
+from fashionclip.preprocess.image import ImageLimits
+from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
+from fashionclip.registry import DEFAULT_MODEL, get_spec, list_models
+
+logger = logging.getLogger(__name__)
+
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+_CONFIG_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a model name points: a registry entry (or an ad-hoc one) and a hub id or a path."""
+
+    spec: ModelSpec
+    hub_id: str | None = None
+    path: Path | None = None
+
+
+def resolve(name: str) -> Resolved:
+    """Map a model name to its spec and location, without touching the network."""
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownModelError(f"model name must be a non-empty string, got {name!r}")
+    spec = get_spec(name)
+    source = spec.source if spec else name
+    if source.startswith("package:"):
+        path = Path(str(resources.files("fashionclip").joinpath(source[len("package:") :])))
+        return Resolved(spec or _adhoc(name, source), path=path)
+    if source.startswith("local-dir:"):
+        path = Path(source[len("local-dir:") :]).expanduser()
+        if not path.is_dir():
+            raise ModelNotAvailableError(f"model {name!r}: local directory {str(path)!r} does not exist")
+        return Resolved(spec or _adhoc(name, source), path=path)
+    if source.startswith("hf-hub:"):
+        return Resolved(spec or _adhoc(name, source), hub_id=source[len("hf-hub:") :])
+    candidate = Path(source).expanduser()
+    if candidate.is_dir():
+        return Resolved(_adhoc(name, f"local-dir:{candidate}"), path=candidate)
+    if _HF_ID.match(source):
+        return Resolved(_adhoc(name, f"hf-hub:{source}"), hub_id=source)
+    known = ", ".join(s.name for s in list_models())
+    raise UnknownModelError(
+        f"unknown model {name!r}: not a registry name ({known}), not an existing directory, "
+        "and not a Hugging Face id like 'org/name'"
+    )
+
+
+def _adhoc(name: str, source: str) -> ModelSpec:
+    return ModelSpec(
+        name=name, source=source, format="hf", family="unknown", license="unknown (see the checkpoint's card)",
+        description="checkpoint loaded by id or path",
+    )
+
+
+def _download(resolved: Resolved) -> Path:
+    """The local snapshot of a hub checkpoint: weights as safetensors when the repo has them."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    repo = resolved.hub_id
+    name = resolved.spec.name
+    try:
+        path = Path(snapshot_download(repo, allow_patterns=_CONFIG_FILES))
+        if not any((path / f).exists() for f in _WEIGHT_FILES):
+            # only older repos lack safetensors; fetch the pickle weights then
+            path = Path(snapshot_download(repo, allow_patterns=["*.bin"]))
+    except RepositoryNotFoundError as exc:
+        raise UnknownModelError(f"model {name!r}: Hugging Face repository {repo!r} does not exist") from exc
+    except Exception as exc:  # offline, no cache, network errors, gated repos ...
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else f"download failed ({exc})"
+        raise ModelNotAvailableError(
+            f"model {name!r} (Hugging Face {repo!r}) is not available: {why}. "
+            f"Download it once where the hub is reachable (`huggingface-cli download {repo}`, "
+            "then copy ~/.cache/huggingface), or pass a local checkpoint directory."
+        ) from None
+    return path
+
+
+def _dtype(value: torch.dtype | str | None) -> torch.dtype:
+    if value is None:
+        return torch.float32
+    if isinstance(value, torch.dtype):
+        return value
+    if isinstance(value, str) and value.lower() in _DTYPES:
+        return _DTYPES[value.lower()]
+    raise ValueError(f"dtype must be one of {sorted(_DTYPES)} or a torch.dtype, got {value!r}")
+
+
+def _device(value: str | torch.device | None) -> str:
+    if value is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    text = str(value)
+    try:
+        torch.device(text)
+    except RuntimeError as exc:
+        raise ValueError(f"device {text!r} is not a valid torch device ({exc})") from None
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {text!r} requested but CUDA is not available on this machine")
+    return text
+
+
+def load_model(
+    name: str = DEFAULT_MODEL,
+    *,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | str | None = None,
+    limits: ImageLimits | None = None,
+) -> Encoder:
+    """Load a checkpoint by registry name, Hugging Face id or local directory.
+
+    Raises :class:`UnknownModelError` for a name that points nowhere and
+    :class:`ModelNotAvailableError` when a known checkpoint cannot be loaded
+    here (offline and not cached, missing or broken files).
+    """
+    resolved = resolve(name)
+    device_str, torch_dtype = _device(device), _dtype(dtype)
+    path = resolved.path if resolved.path is not None else _download(resolved)
+    spec = resolved.spec
+    if spec.format == "open_clip" or (
+        (path / "open_clip_config.json").exists() and not (path / "config.json").exists()
+    ):
+        from fashionclip.backends.open_clip import load_open_clip
+
+        backend, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
+    else:
+        backend, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
+    if spec.embedding_dim is None or spec.format != "hf":
+        spec = replace(spec, embedding_dim=backend.embedding_dim)
+    return Encoder(spec, backend, tokenizer, preprocess, limits=limits or ImageLimits())
+
+
+def _read_json(path: Path, name: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelNotAvailableError(f"model {name!r}: cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelNotAvailableError(f"model {name!r}: {path} does not hold a JSON object")
+    return data
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No per-tensor progress bar from transformers while we load a model."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _load_hf(path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype) -> tuple[Any, TextTokenizer, PreprocessConfig]:
+    from transformers import AutoModel, AutoTokenizer
+
+    from fashionclip.backends.torch_hf import TorchHFBackend
+
+    name = spec.name
+    if not (path / "config.json").exists():
+        raise ModelNotAvailableError(
+            f"model {name!r}: {path} is not a Hugging Face checkpoint directory (no config.json)"
+        )
+    if not list(path.glob("*.safetensors")) and not (path / "pytorch_model.bin").exists():
+        raise ModelNotAvailableError(f"model {name!r}: no weights in {path} (expected model.safetensors)")
+    config = _read_json(path / "config.json", name)
+    model_type = config.get("model_type")
+    if model_type not in ("clip", "siglip", "siglip2"):
+        raise ModelNotAvailableError(
+            f"model {name!r}: {path} holds a {model_type!r} model; only CLIP and SigLIP checkpoints are supported"
+        )
+    try:
+        with _quiet_transformers():
+            model = AutoModel.from_pretrained(path)  # float32; the backend casts to ``dtype``
+    except Exception as exc:  # transformers raises many types for broken files
+        raise ModelNotAvailableError(f"model {name!r}: cannot load weights from {path}: {exc}") from None
+
+    preprocess = spec.preprocess
+    text_config = config.get("text_config") or {}
+    preprocess = replace(
+        preprocess,
+        context_length=int(text_config.get("max_position_embeddings", preprocess.context_length)),
+        pad_to_context_length=model_type != "clip",
+    )
+    if (path / "preprocessor_config.json").exists():
+        try:
+            preprocess = preprocess.with_hf_processor(_read_json(path / "preprocessor_config.json", name))
+        except ValueError as exc:
+            raise ModelNotAvailableError(f"model {name!r}: unsupported preprocessor_config.json: {exc}") from None
+
+    has_tokenizer = any((path / f).exists() for f in ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer.model"))
+    if has_tokenizer:
+        try:
+            hf_tokenizer = AutoTokenizer.from_pretrained(path)
+        except Exception as exc:
+            raise ModelNotAvailableError(f"model {name!r}: cannot load the tokenizer in {path}: {exc}") from None
+    elif model_type == "clip":
+        logger.info("%s has no tokenizer files; using the bundled CLIP BPE tokenizer", path)
+        hf_tokenizer = clip_tokenizer()
+    else:
+        raise ModelNotAvailableError(f"model {name!r}: {path} has no tokenizer files")
+    tokenizer = TextTokenizer(
+        hf_tokenizer, preprocess.context_length, pad_to_context_length=preprocess.pad_to_context_length
+    )
+    return TorchHFBackend(model, device=device, dtype=dtype), tokenizer, preprocess
+

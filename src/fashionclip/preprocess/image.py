@@ -1,0 +1,251 @@
+"""Any image input -> RGB PIL image -> normalised CHW float32 pixels.
+
+The pixels match transformers' PIL-based CLIP image processor
+(``CLIPImageProcessor`` in transformers 4.x, ``CLIPImageProcessorPil`` in 5.x):
+the same size arithmetic, the same Pillow resampling filter on uint8 RGB, the
+same crop offsets. Two deliberate differences, both no-ops on ordinary RGB
+product photos: EXIF orientation is applied (phone photos come out upright),
+and 16-bit / float greyscale is rescaled to 8 bits instead of clipped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from fashionclip._extras import require
+from fashionclip.config import PreprocessConfig
+from fashionclip.errors import ImageLoadError, ImageTooLargeError
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+_RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+}
+_ALPHA_MODES = {"RGBA", "LA", "La", "RGBa", "PA"}
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Guards for untrusted inputs.
+
+    ``max_pixels`` refuses decompression bombs from the file header, before any
+    pixel is decoded; ``max_bytes`` and ``url_timeout`` bound remote downloads.
+    """
+
+    max_pixels: int = 100_000_000
+    max_bytes: int = 50_000_000
+    url_timeout: float = 15.0
+
+
+def describe(item: Any) -> str:
+    """A short, printable name for an input: its path or URL, else its type and size."""
+    if isinstance(item, (str, os.PathLike)):
+        text = os.fspath(item)
+        return text if len(text) <= 200 else text[:197] + "..."
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return f"<{len(item)} bytes>"
+    if isinstance(item, Image.Image):
+        return f"<PIL image {item.mode} {item.width}x{item.height}>"
+    if isinstance(item, np.ndarray):
+        return f"<array {item.dtype} {item.shape}>"
+    return f"<{type(item).__name__}>"
+
+
+def _is_remote(text: str) -> bool:
+    return "://" in text[:16] and not text.startswith("file://")
+
+
+def _read_url(url: str, limits: ImageLimits) -> bytes:
+    if url.startswith(("http://", "https://")):
+        request = urllib.request.Request(url, headers={"User-Agent": "fashionclip"})
+        try:
+            with urllib.request.urlopen(request, timeout=limits.url_timeout) as response:
+                data = response.read(limits.max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            raise ImageLoadError(url, f"HTTP {exc.code} {exc.reason}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ImageLoadError(url, f"download failed: {reason}") from exc
+    else:
+        fsspec = require("fsspec", "remote", feature=f"reading {url.split('://')[0]}:// URLs needs fsspec, which")
+        try:
+            with fsspec.open(url, "rb") as handle:
+                data = handle.read(limits.max_bytes + 1)
+        except Exception as exc:  # fsspec backends raise their own types
+            raise ImageLoadError(url, f"download failed: {exc}") from exc
+    if len(data) > limits.max_bytes:
+        raise ImageTooLargeError(url, f"more than {limits.max_bytes} bytes (max_bytes)")
+    return data
+
+
+def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
+    """Open and fully decode an encoded image, refusing bombs before decoding."""
+    try:
+        with warnings.catch_warnings():
+            # our own max_pixels check replaces Pillow's global bomb warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source)
+            _check_pixels(image.width, image.height, item, limits)
+            image.load()
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(item, f"refused as a decompression bomb ({exc})") from exc
+    except FileNotFoundError as exc:
+        raise ImageLoadError(item, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError(item, "is a directory, not an image file") from exc
+    except PermissionError as exc:
+        raise ImageLoadError(item, "permission denied") from exc
+    except Image.UnidentifiedImageError as exc:
+        raise ImageLoadError(item, "not a recognised image format (corrupt or not an image)") from exc
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, EOFError, ... on damaged data
+        raise ImageLoadError(item, f"cannot decode image: {exc}") from exc
+    return image
+
+
+def _check_pixels(width: int, height: int, item: str, limits: ImageLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(item, f"empty image ({width}x{height})")
+    if width * height > limits.max_pixels:
+        raise ImageTooLargeError(
+            item, f"{width}x{height} = {width * height} pixels exceeds max_pixels={limits.max_pixels}"
+        )
+
+
+def _array_to_image(array: np.ndarray, item: str) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageLoadError(item, "arrays must be HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA)")
+    if array.dtype != np.uint8:
+        raise ImageLoadError(item, f"arrays must be uint8 (0-255), got {array.dtype}")
+    mode = {2: "L", 3: "RGB", 4: "RGBA"}[array.ndim if array.ndim == 2 else array.shape[2]]
+    return Image.fromarray(np.ascontiguousarray(array), mode=mode)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Upright RGB: EXIF orientation applied, transparency composited on white."""
+    if image.getexif().get(0x0112, 1) != 1:
+        image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in _ALPHA_MODES or (mode in ("P", "L", "RGB") and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I") or mode == "F":
+        # high bit-depth greyscale: Pillow's convert() would clip at 255
+        values = np.asarray(image, dtype=np.float64)
+        if mode.startswith("I;16") or values.max(initial=0) > 255:
+            values = values / 257.0
+        elif mode == "F" and values.max(initial=0) <= 1.0:
+            values = values * 255.0
+        grey = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    return image.convert("RGB")
+
+
+def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.Image:
+    """Read any supported input into an upright RGB PIL image.
+
+    Raises ImageLoadError (naming the item) for anything unreadable and
+    ImageTooLargeError for inputs over ``limits``.
+    """
+    name = describe(item)
+    if isinstance(item, Image.Image):
+        _check_pixels(item.width, item.height, name, limits)
+        image = item
+    elif isinstance(item, np.ndarray):
+        if item.ndim >= 2:
+            _check_pixels(item.shape[1], item.shape[0], name, limits)
+        image = _array_to_image(item, name)
+    elif isinstance(item, (bytes, bytearray, memoryview)):
+        if len(item) == 0:
+            raise ImageLoadError(name, "empty bytes")
+        image = _open(io.BytesIO(bytes(item)), name, limits)
+    elif isinstance(item, (str, os.PathLike)):
+        text = os.fspath(item)
+        if isinstance(text, bytes):
+            raise ImageLoadError(name, "byte-string paths are not supported; pass str or pathlib.Path")
+        if not text.strip():
+            raise ImageLoadError(repr(text), "empty path")
+        if isinstance(item, str) and _is_remote(text):
+            image = _open(io.BytesIO(_read_url(text, limits)), name, limits)
+        else:
+            path = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
+            image = _open(path, name, limits)
+    else:
+        raise ImageLoadError(
+            name, "unsupported input type; pass a path, URL, bytes, PIL image or HxWxC uint8 array"
+        )
+    try:
+        return to_rgb(image)
+    except Exception as exc:
+        raise ImageLoadError(name, f"cannot convert {image.mode} image to RGB: {exc}") from exc
+
+
+def resize_and_crop(image: Image.Image, config: PreprocessConfig) -> Image.Image:
+    """Resize and centre-crop with transformers' size arithmetic.
+
+    Shortest-edge mode: short side -> ``config.resize``, long side ->
+    ``int(resize * long / short)`` (truncated, as transformers does), then a
+    centre crop whose offsets are ``(size - crop) // 2``; a crop larger than the
+    image pads with black, as transformers does.
+    """
+    width, height = image.size
+    if config.resize_mode == "squash":
+        new_w = new_h = config.resize
+    elif width <= height:
+        new_w, new_h = config.resize, int(config.resize * height / width)
+    else:
+        new_w, new_h = int(config.resize * width / height), config.resize
+    if (new_w, new_h) != (width, height):
+        image = image.resize((new_w, new_h), resample=_RESAMPLE[config.interpolation])
+    crop = config.image_size
+    if (new_w, new_h) == (crop, crop):
+        return image
+    if config.crop_offset == "round":
+        left, top = int(round((new_w - crop) / 2.0)), int(round((new_h - crop) / 2.0))
+    else:
+        # floor division also gives transformers' offsets when the crop is larger
+        # than the image (it pads by ceil(d / 2) on the leading side, then crops)
+        left, top = (new_w - crop) // 2, (new_h - crop) // 2
+    return image.crop((left, top, left + crop, top + crop))
+
+
+class ImagePreprocessor:
+    """Turns one image input into the (3, S, S) float32 array a checkpoint expects."""
+
+    def __init__(self, config: PreprocessConfig, limits: ImageLimits = ImageLimits()) -> None:
+        self.config = config
+        self.limits = limits
+        std = np.asarray(config.std, dtype=np.float32)
+        # (x/255 - mean) / std == x * scale - offset, done in one pass over uint8 pixels
+        self._scale = (1.0 / (255.0 * std)).reshape(1, 1, 3)
+        self._offset = (np.asarray(config.mean, dtype=np.float32) / std).reshape(1, 1, 3)
+
+    def __call__(self, item: ImageInput) -> np.ndarray:
+        return self.pixels(load_image(item, self.limits))
+
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        """Normalised pixels of an RGB image, channels first."""
+        array = np.asarray(resize_and_crop(image, self.config), dtype=np.float32)  # (S, S, 3)
+        array = array * self._scale - self._offset
+        return np.ascontiguousarray(array.transpose(2, 0, 1))  # (3, S, S)

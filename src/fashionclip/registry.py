@@ -1,0 +1,98 @@
+"""The one table of named checkpoints.
+
+Preprocessing belongs to the weights (as in open_clip's pretrained table), so
+each entry carries its own. For Hugging Face-format checkpoints the
+``preprocessor_config.json`` shipped with the weights overrides these values
+when present; the table is the fallback and the documentation.
+
+A checkpoint bundled inside this package is just another entry whose source is
+``package:<dir>`` (resolved relative to the installed package).
+"""
+
+from __future__ import annotations
+
+from fashionclip.config import ModelSpec, PreprocessConfig
+
+DEFAULT_MODEL = "fashion-clip"
+
+_SIGLIP_PREPROCESS = PreprocessConfig(
+    image_size=224,
+    resize=224,
+    resize_mode="squash",
+    interpolation="bicubic",
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    context_length=64,
+    pad_to_context_length=True,
+)
+
+_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="fashion-clip",
+        source="hf-hub:patrickjohncyh/fashion-clip",
+        format="hf",
+        family="CLIP ViT-B/32",
+        license="MIT",
+        description="FashionCLIP 2.0 (Chia et al. 2022), LAION ViT-B/32 fine-tuned on Farfetch fashion pairs",
+        embedding_dim=512,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/patrickjohncyh/fashion-clip",
+    ),
+    ModelSpec(
+        name="openai-clip-vit-b-32",
+        source="hf-hub:openai/clip-vit-base-patch32",
+        format="hf",
+        family="CLIP ViT-B/32",
+        license="MIT",
+        description="OpenAI CLIP ViT-B/32, the paper's general-domain baseline",
+        embedding_dim=512,
+        prompt_template="a photo of a {}.",
+        url="https://huggingface.co/openai/clip-vit-base-patch32",
+    ),
+    ModelSpec(
+        name="laion-clip-vit-b-32",
+        source="hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+        format="hf",
+        family="CLIP ViT-B/32",
+        license="MIT",
+        description="LAION-2B CLIP ViT-B/32, the starting point of FashionCLIP 2.0",
+        embedding_dim=512,
+        prompt_template="a photo of a {}.",
+        url="https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+    ),
+    ModelSpec(
+        name="marqo-fashion-clip",
+        source="hf-hub:Marqo/marqo-fashionCLIP",
+        format="open_clip",
+        family="CLIP ViT-B/16 (open_clip)",
+        license="Apache-2.0",
+        description="Marqo-FashionCLIP, GCL fine-tune of ViT-B/16 on fashion data (needs fashionclip[openclip])",
+        embedding_dim=512,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/Marqo/marqo-fashionCLIP",
+    ),
+    ModelSpec(
+        name="marqo-fashion-siglip",
+        source="hf-hub:Marqo/marqo-fashionSigLIP",
+        format="open_clip",
+        family="SigLIP ViT-B/16 (open_clip)",
+        license="Apache-2.0",
+        description="Marqo-FashionSigLIP, GCL fine-tune of SigLIP ViT-B/16 (needs fashionclip[openclip])",
+        embedding_dim=768,
+        preprocess=_SIGLIP_PREPROCESS,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/Marqo/marqo-fashionSigLIP",
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in _MODELS}
+
+
+def list_models() -> list[ModelSpec]:
+    """Every named checkpoint, in table order."""
+    return list(_MODELS)
+
+
+def get_spec(name: str) -> ModelSpec | None:
+    """The registry entry called ``name``, or None."""
+    return _BY_NAME.get(name)
