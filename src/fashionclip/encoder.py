@@ -223,11 +223,8 @@ class Encoder:
         """
         _check_batch_size(batch_size)
         single = isinstance(texts, str)
-        if not single and not isinstance(texts, Sequence):
-            if isinstance(texts, Iterable) and not isinstance(texts, (bytes, dict)):
-                texts = list(texts)
-            else:
-                raise TypeError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+        if not single and (isinstance(texts, (bytes, bytearray, dict)) or not isinstance(texts, Iterable)):
+            raise TypeError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
         items = check_texts([texts] if single else texts)
         # similar lengths in one batch waste less padding; the order is restored below
         order = sorted(range(len(items)), key=lambda i: len(items[i]))

@@ -36,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _image_inputs(paths: list[str], column: str | None) -> list[str]:
+    if len(paths) == 1 and "://" not in paths[0] and not Path(paths[0]).exists():
+        raise FileNotFoundError(f"--images {paths[0]!r} does not exist")
     if len(paths) == 1 and Path(paths[0]).is_dir():
         files = list_image_files(paths[0])
         if not files:

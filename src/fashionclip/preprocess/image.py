@@ -105,7 +105,7 @@ def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(item, f"refused as a decompression bomb ({exc})") from exc
+        raise ImageTooLargeError(item, f"refused as a decompression bomb: {exc}") from exc
     except FileNotFoundError as exc:
         raise ImageLoadError(item, "file not found") from exc
     except IsADirectoryError as exc:
@@ -124,7 +124,9 @@ def _check_pixels(width: int, height: int, item: str, limits: ImageLimits) -> No
         raise ImageLoadError(item, f"empty image ({width}x{height})")
     if width * height > limits.max_pixels:
         raise ImageTooLargeError(
-            item, f"{width}x{height} = {width * height} pixels exceeds max_pixels={limits.max_pixels}"
+            item,
+            f"refused as a decompression bomb: {width}x{height} = {width * height} pixels "
+            f"exceeds max_pixels={limits.max_pixels}",
         )
 
 

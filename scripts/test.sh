@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run them all:
+#  1. the main suite in .venv (CPU torch 2.13.0);
+#  2. the open_clip adapter tests in .venv-openclip, since open_clip needs torchvision,
+#     which does not import beside the CPU torch wheel (FASHIONCLIP_SKIP_OPENCLIP=1 skips it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS=all,dev bash scripts/setup.sh
+.venv/bin/python -m pytest -n 2 -q "$@"
+
+if [ "${FASHIONCLIP_SKIP_OPENCLIP:-0}" != "1" ]; then
+    if [ ! -x .venv-openclip/bin/python ]; then
+        python3 -m venv .venv-openclip
+    fi
+    .venv-openclip/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv-openclip/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+    .venv-openclip/bin/python -m pip install -q -e ".[openclip,dev]"
+    .venv-openclip/bin/python -m pytest -q -m openclip tests/backends "$@"
+fi

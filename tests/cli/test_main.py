@@ -1,0 +1,158 @@
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fashionclip.cli.main import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The installed console entry point, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "fashionclip.cli.main", *args], capture_output=True, text=True, env=os.environ.copy()
+    )
+
+
+def test_models_prints_the_registry_table(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in ("fashion-clip (default)", "openai-clip-vit-b-32", "marqo-fashion-siglip", "Apache-2.0"):
+        assert name in out
+
+
+def test_models_json(capsys):
+    import json
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["name"] == "fashion-clip" and rows[0]["preprocess"]["image_size"] == 224
+
+
+@pytest.mark.parametrize("command", [[], ["models"], ["embed"], ["demo"]])
+def test_help_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    assert "usage: fashionclip" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["nope"], ["embed", "-o", "x.npy"], ["embed", "--images", "a", "--texts", "b", "-o", "x.npy"]]
+)
+def test_usage_errors_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+
+
+def test_embed_an_image_folder_to_npy(tmp_path: Path, tiny_checkpoint: Path, sample_images, capsys):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i, path in enumerate(sample_images[:4]):
+        (folder / ("sub" if i % 2 else "") / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "vectors.npy"
+    assert main(["embed", "--model", str(tiny_checkpoint), "--images", str(folder), "-o", str(out)]) == 0
+    vectors = np.load(out)
+    ids = (tmp_path / "vectors.ids.txt").read_text().splitlines()
+    assert vectors.shape == (4, 16) and len(ids) == 4
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert "wrote 4 embeddings" in capsys.readouterr().out
+
+
+def test_embed_a_csv_column_to_parquet(tmp_path: Path, tiny_checkpoint: Path, sample_images):
+    import pyarrow.parquet as pq
+
+    catalog = tmp_path / "catalog.csv"
+    with catalog.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sku", "photo"])
+        for i, path in enumerate(sample_images[:3]):
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+            writer.writerow([i, path.name])  # relative to the CSV's folder
+    out = tmp_path / "vectors.parquet"
+    code = main(["embed", "--model", str(tiny_checkpoint), "--images", str(catalog), "--column", "photo", "-o", str(out)])
+    assert code == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 3 and len(table["embedding"][0].as_py()) == 16
+
+
+def test_embed_texts(tmp_path: Path, tiny_checkpoint: Path):
+    texts = tmp_path / "queries.txt"
+    texts.write_text("light red midi dress\n\nblack leather boots\n")
+    out = tmp_path / "texts.npy"
+    assert main(["embed", "--model", str(tiny_checkpoint), "--texts", str(texts), "-o", str(out)]) == 0
+    assert np.load(out).shape == (2, 16)
+    assert (tmp_path / "texts.ids.txt").read_text().splitlines() == ["light red midi dress", "black leather boots"]
+
+
+def test_bad_image_fails_with_one_line_and_skip_embeds_the_rest(tmp_path: Path, tiny_checkpoint: Path, sample_images):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(sample_images[0].read_bytes())
+    (folder / "b.jpg").write_bytes(b"garbage")
+    out = tmp_path / "v.npy"
+    failed = run_cli("embed", "--model", str(tiny_checkpoint), "--images", str(folder), "-o", str(out))
+    assert failed.returncode == 1
+    last_line = failed.stderr.strip().splitlines()[-1]  # after the progress bar
+    assert last_line.startswith("fashionclip embed: error: image #1") and "b.jpg" in last_line
+    assert "Traceback" not in failed.stderr
+    skipped = run_cli("embed", "--model", str(tiny_checkpoint), "--images", str(folder), "-o", str(out), "--on-error", "skip")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "skipped image #1" in skipped.stderr and np.load(out).shape == (1, 16)
+
+
+def test_failures_exit_1_with_one_line_and_debug_shows_the_traceback(tmp_path: Path):
+    texts = tmp_path / "t.txt"
+    texts.write_text("dress\n")
+    result = run_cli("embed", "--model", "openai-clip-vit-b-32", "--texts", str(texts), "-o", str(tmp_path / "o.npy"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("fashionclip embed: error: model 'openai-clip-vit-b-32'")
+    assert "Traceback" not in result.stderr
+    debug = run_cli("--debug", "embed", "--model", "nope!", "--texts", str(texts), "-o", str(tmp_path / "o.npy"))
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--images", "{missing}", "-o", "{out}"], "does not exist"),
+        (["--images", "{empty}", "-o", "{out}"], "no image files"),
+        (["--texts", "{texts}", "-o", "{tmp}/o.txt"], "must end in .npy or .parquet"),
+        (["--texts", "{texts}", "--batch-size", "0", "-o", "{out}"], "--batch-size must be positive"),
+        (["--texts", "{csv}", "--column", "caption", "-o", "{out}"], "no column 'caption'"),
+    ],
+)
+def test_bad_embed_arguments_exit_1_with_a_clear_message(tmp_path: Path, tiny_checkpoint: Path, capsys, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "t.txt").write_text("dress\n")
+    (tmp_path / "t.csv").write_text("text\ndress\n")
+    values = dict(
+        missing=tmp_path / "missing", empty=tmp_path / "empty", out=tmp_path / "o.npy", texts=tmp_path / "t.txt",
+        csv=tmp_path / "t.csv", tmp=tmp_path,
+    )
+    argv = ["embed", "--model", str(tiny_checkpoint)] + [a.format(**values) for a in args]
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_demo_runs_offline_and_says_when_weights_are_random():
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stderr
+    assert "TINY RANDOMLY INITIALISED" in result.stderr
+    assert "embedded 120 product photos" in result.stdout
+    assert "Text search" in result.stdout and "Zero-shot classification" in result.stdout
+
+
+def test_demo_with_a_given_model(tiny_checkpoint: Path, capsys):
+    assert main(["demo", "--model", str(tiny_checkpoint), "--top-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "random weights" not in out and out.count("    2. ") == 4
+
+
+def test_demo_without_fallback_fails_offline(capsys):
+    assert main(["demo", "--no-fallback"]) == 1
+    assert "HF_HUB_OFFLINE" in capsys.readouterr().err
