@@ -84,7 +84,9 @@ def main() -> int:
 
     print(f"transformers {transformers.__version__}")
     print("fashionclip vs the PIL CLIP processor (the reference):")
-    results = {name: _compare(name, paths, ours, _pil_reference()) for name, paths in (("hires", hires), ("kagl", kagl))}
+    results = {
+        name: _compare(name, paths, ours, _pil_reference()) for name, paths in (("hires", hires), ("kagl", kagl))
+    }
 
     torchvision_processor = _torchvision_reference()
     tv_results = {}
@@ -104,12 +106,16 @@ def main() -> int:
         print("embeddings, ViT-B/32 with RANDOM weights (pipeline check, not a trained model):")
         for name, (mine, reference) in results.items():
             a, b = _embed(mine, model), _embed(reference, model)
-            print(f"  {name}: max abs embedding difference vs PIL reference {np.abs(a - b).max():.3g}, "
-                  f"min cosine {float((a * b).sum(1).min()):.6f}")
+            print(
+                f"  {name}: max abs embedding difference vs PIL reference {np.abs(a - b).max():.3g}, "
+                f"min cosine {float((a * b).sum(1).min()):.6f}"
+            )
         for name, (mine, reference) in tv_results.items():
             a, b = _embed(mine, model), _embed(reference, model)
-            print(f"  {name}: vs torchvision-backend pixels, min cosine {float((a * b).sum(1).min()):.6f}, "
-                  f"mean cosine {float((a * b).sum(1).mean()):.6f}")
+            print(
+                f"  {name}: vs torchvision-backend pixels, min cosine {float((a * b).sum(1).min()):.6f}, "
+                f"mean cosine {float((a * b).sum(1).mean()):.6f}"
+            )
     return 0
 
 

@@ -13,9 +13,30 @@ from collections import defaultdict
 from pathlib import Path
 
 ARTICLE_TYPES = [
-    "Tshirts", "Shirts", "Jeans", "Dresses", "Tops", "Kurtas", "Track Pants", "Shorts", "Skirts", "Jackets",
-    "Sweatshirts", "Casual Shoes", "Sports Shoes", "Heels", "Flip Flops", "Sandals", "Handbags", "Backpacks",
-    "Watches", "Sunglasses", "Belts", "Wallets", "Caps", "Sarees",
+    "Tshirts",
+    "Shirts",
+    "Jeans",
+    "Dresses",
+    "Tops",
+    "Kurtas",
+    "Track Pants",
+    "Shorts",
+    "Skirts",
+    "Jackets",
+    "Sweatshirts",
+    "Casual Shoes",
+    "Sports Shoes",
+    "Heels",
+    "Flip Flops",
+    "Sandals",
+    "Handbags",
+    "Backpacks",
+    "Watches",
+    "Sunglasses",
+    "Belts",
+    "Wallets",
+    "Caps",
+    "Sarees",
 ]
 PER_TYPE = 5
 SOURCE = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/kagl")

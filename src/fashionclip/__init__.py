@@ -1,7 +1,7 @@
 """fashionclip: CLIP-family embeddings, search, tagging and evaluation for fashion catalogues."""
 
 from fashionclip.config import ModelSpec, PreprocessConfig
-from fashionclip.encoder import EncodeResult, Encoder, FailedItem
+from fashionclip.encoder import Encoder, EncodeResult, FailedItem
 from fashionclip.errors import (
     FashionClipError,
     ImageLoadError,

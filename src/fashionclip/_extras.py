@@ -15,7 +15,5 @@ def require(module: str, extra: str, *, feature: str | None = None) -> ModuleTyp
     except ImportError as exc:
         what = feature or f"this feature needs '{module}', which"
         raise MissingExtraError(
-            f"{what} is not installed. Install it with:\n"
-            f"    pip install 'fashionclip[{extra}]'\n"
-            f"(import error: {exc})"
+            f"{what} is not installed. Install it with:\n    pip install 'fashionclip[{extra}]'\n(import error: {exc})"
         ) from exc

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from fashionclip.backends.base import Backend
 from fashionclip.config import ModelSpec, PreprocessConfig
 from fashionclip.errors import ImageLoadError
-from fashionclip.preprocess.image import ImageInput, ImageLimits, ImagePreprocessor, describe
+from fashionclip.preprocess.image import ImageInput, ImageLimits, ImagePreprocessor
 from fashionclip.preprocess.text import Tokenizer, check_texts
 
 OnError = Literal["raise", "skip"]

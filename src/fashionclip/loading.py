@@ -82,7 +82,11 @@ def resolve(name: str) -> Resolved:
 
 def _adhoc(name: str, source: str) -> ModelSpec:
     return ModelSpec(
-        name=name, source=source, format="hf", family="unknown", license="unknown (see the checkpoint's card)",
+        name=name,
+        source=source,
+        format="hf",
+        family="unknown",
+        license="unknown (see the checkpoint's card)",
         description="checkpoint loaded by id or path",
     )
 
@@ -189,7 +193,9 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _load_hf(path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype) -> tuple[Any, TextTokenizer, PreprocessConfig]:
+def _load_hf(
+    path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype
+) -> tuple[Any, TextTokenizer, PreprocessConfig]:
     from transformers import AutoModel, AutoTokenizer
 
     from fashionclip.backends.torch_hf import TorchHFBackend
@@ -226,7 +232,9 @@ def _load_hf(path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype) ->
         except ValueError as exc:
             raise ModelNotAvailableError(f"model {name!r}: unsupported preprocessor_config.json: {exc}") from None
 
-    has_tokenizer = any((path / f).exists() for f in ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer.model"))
+    has_tokenizer = any(
+        (path / f).exists() for f in ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer.model")
+    )
     if has_tokenizer:
         try:
             hf_tokenizer = AutoTokenizer.from_pretrained(path)
@@ -241,4 +249,3 @@ def _load_hf(path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype) ->
         hf_tokenizer, preprocess.context_length, pad_to_context_length=preprocess.pad_to_context_length
     )
     return TorchHFBackend(model, device=device, dtype=dtype), tokenizer, preprocess
-

@@ -43,5 +43,7 @@ def write_tiny_clip(
     model = CLIPModel(config).eval()
     model.save_pretrained(path, safe_serialization=True)
     clip_tokenizer().save_pretrained(path)
-    ImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}).save_pretrained(path)
+    ImageProcessor(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    ).save_pretrained(path)
     return path

@@ -74,7 +74,9 @@ def test_embed_a_csv_column_to_parquet(tmp_path: Path, tiny_checkpoint: Path, sa
             (tmp_path / path.name).write_bytes(path.read_bytes())
             writer.writerow([i, path.name])  # relative to the CSV's folder
     out = tmp_path / "vectors.parquet"
-    code = main(["embed", "--model", str(tiny_checkpoint), "--images", str(catalog), "--column", "photo", "-o", str(out)])
+    code = main(
+        ["embed", "--model", str(tiny_checkpoint), "--images", str(catalog), "--column", "photo", "-o", str(out)]
+    )
     assert code == 0
     table = pq.read_table(out)
     assert table.num_rows == 3 and len(table["embedding"][0].as_py()) == 16
@@ -100,7 +102,9 @@ def test_bad_image_fails_with_one_line_and_skip_embeds_the_rest(tmp_path: Path, 
     last_line = failed.stderr.strip().splitlines()[-1]  # after the progress bar
     assert last_line.startswith("fashionclip embed: error: image #1") and "b.jpg" in last_line
     assert "Traceback" not in failed.stderr
-    skipped = run_cli("embed", "--model", str(tiny_checkpoint), "--images", str(folder), "-o", str(out), "--on-error", "skip")
+    skipped = run_cli(
+        "embed", "--model", str(tiny_checkpoint), "--images", str(folder), "-o", str(out), "--on-error", "skip"
+    )
     assert skipped.returncode == 0, skipped.stderr
     assert "skipped image #1" in skipped.stderr and np.load(out).shape == (1, 16)
 
@@ -131,8 +135,12 @@ def test_bad_embed_arguments_exit_1_with_a_clear_message(tmp_path: Path, tiny_ch
     (tmp_path / "t.txt").write_text("dress\n")
     (tmp_path / "t.csv").write_text("text\ndress\n")
     values = dict(
-        missing=tmp_path / "missing", empty=tmp_path / "empty", out=tmp_path / "o.npy", texts=tmp_path / "t.txt",
-        csv=tmp_path / "t.csv", tmp=tmp_path,
+        missing=tmp_path / "missing",
+        empty=tmp_path / "empty",
+        out=tmp_path / "o.npy",
+        texts=tmp_path / "t.txt",
+        csv=tmp_path / "t.csv",
+        tmp=tmp_path,
     )
     argv = ["embed", "--model", str(tiny_checkpoint)] + [a.format(**values) for a in args]
     assert main(argv) == 1

@@ -143,8 +143,13 @@ def test_invalid_preprocess_configs_are_refused(kwargs, message):
 
 def test_hf_processor_json_overrides_sizes_and_stats():
     config = PreprocessConfig().with_hf_processor(
-        {"size": {"shortest_edge": 256}, "crop_size": {"height": 240, "width": 240},
-         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "resample": 2}
+        {
+            "size": {"shortest_edge": 256},
+            "crop_size": {"height": 240, "width": 240},
+            "image_mean": [0.5, 0.5, 0.5],
+            "image_std": [0.25, 0.25, 0.25],
+            "resample": 2,
+        }
     )
     assert (config.resize, config.image_size, config.interpolation) == (256, 240, "bilinear")
     assert config.mean == (0.5, 0.5, 0.5) and config.std == (0.25, 0.25, 0.25)

@@ -62,7 +62,9 @@ def _context_length(model: Any) -> int:
     return int(getattr(model, "context_length", None) or 77)
 
 
-def preprocess_from_open_clip(base: PreprocessConfig, cfg: dict[str, Any], model_cfg: dict[str, Any]) -> PreprocessConfig:
+def preprocess_from_open_clip(
+    base: PreprocessConfig, cfg: dict[str, Any], model_cfg: dict[str, Any]
+) -> PreprocessConfig:
     """Our PreprocessConfig equivalent to an open_clip ``preprocess_cfg`` (and model image size)."""
     size = cfg.get("size", model_cfg.get("vision_cfg", {}).get("image_size", base.image_size))
     if isinstance(size, (list, tuple)):

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model to use (default {DEFAULT_MODEL})")
     parser.add_argument("--top-k", type=int, default=3, help="results per query (default 3)")
     parser.add_argument(
-        "--no-fallback", action="store_true",
+        "--no-fallback",
+        action="store_true",
         help="fail instead of falling back to a tiny random model when the model cannot be loaded",
     )
     parser.set_defaults(run=run)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
         print("Text search")
         scores = encoder.similarity(encoder.encode_texts(list(QUERIES)), images, scale=False)  # (Q, N)
-        for query, row_scores in zip(QUERIES, scores):
+        for query, row_scores in zip(QUERIES, scores, strict=True):
             print(f'  "{query}"')
             for rank, index in enumerate(np.argsort(-row_scores)[: args.top_k], start=1):
                 row = rows[index]

@@ -24,12 +24,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--images", nargs="+", metavar="PATH", help="an image folder, image files, or one CSV file")
     source.add_argument("--texts", metavar="FILE", help="a .txt file (one text per line) or a CSV file")
     parser.add_argument("-o", "--output", required=True, help="OUT.npy (ids in OUT.ids.txt) or OUT.parquet")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"registry name, HF id or directory (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"registry name, HF id or directory (default {DEFAULT_MODEL})"
+    )
     parser.add_argument("--column", help="CSV column to read (default: 'image' for --images, 'text' for --texts)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default 32 images / 256 texts)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.add_argument("--dtype", default=None, help="float32 (default), bfloat16 or float16")
-    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="what to do with unreadable images")
+    parser.add_argument(
+        "--on-error", choices=("raise", "skip"), default="raise", help="what to do with unreadable images"
+    )
     parser.add_argument("--no-normalize", action="store_true", help="keep raw (unnormalised) embeddings")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
@@ -57,10 +61,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.output.endswith((".npy", ".parquet")):
         raise ValueError(f"--output {args.output!r} must end in .npy or .parquet")
     if args.texts:
-        texts = read_csv_column(args.texts, args.column or "text") if args.texts.endswith(".csv") else read_lines(args.texts)
+        texts = (
+            read_csv_column(args.texts, args.column or "text")
+            if args.texts.endswith(".csv")
+            else read_lines(args.texts)
+        )
         encoder = load_model(args.model, device=args.device, dtype=args.dtype)
         vectors = encoder.encode_texts(
-            texts, batch_size=args.batch_size or 256, normalize=not args.no_normalize,
+            texts,
+            batch_size=args.batch_size or 256,
+            normalize=not args.no_normalize,
             show_progress=not args.no_progress,
         )
         ids = texts

@@ -28,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
         rows.append((name, spec.source, spec.family, str(spec.embedding_dim or "?"), spec.license))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0

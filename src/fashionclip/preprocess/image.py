@@ -17,7 +17,7 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -26,7 +26,7 @@ from fashionclip._extras import require
 from fashionclip.config import PreprocessConfig
 from fashionclip.errors import ImageLoadError, ImageTooLargeError
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
 _RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -191,12 +191,10 @@ def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.I
         if isinstance(item, str) and _is_remote(text):
             image = _open(io.BytesIO(_read_url(text, limits)), name, limits)
         else:
-            path = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
+            path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
             image = _open(path, name, limits)
     else:
-        raise ImageLoadError(
-            name, "unsupported input type; pass a path, URL, bytes, PIL image or HxWxC uint8 array"
-        )
+        raise ImageLoadError(name, "unsupported input type; pass a path, URL, bytes, PIL image or HxWxC uint8 array")
     try:
         return to_rgb(image)
     except Exception as exc:

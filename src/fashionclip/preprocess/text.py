@@ -43,7 +43,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             printable.append(byte)
             codes.append(256 + extra)
             extra += 1
-    return {byte: chr(code) for byte, code in zip(printable, codes)}
+    return {byte: chr(code) for byte, code in zip(printable, codes, strict=True)}
 
 
 @functools.lru_cache(maxsize=1)
