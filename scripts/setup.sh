@@ -12,7 +12,6 @@ if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
     apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
 .venv/bin/python -m pip install -q "torch==${TORCH_VERSION}"
 .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"

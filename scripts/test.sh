@@ -12,7 +12,6 @@ if [ "${FASHIONCLIP_SKIP_OPENCLIP:-0}" != "1" ]; then
     if [ ! -x .venv-openclip/bin/python ]; then
         python3 -m venv .venv-openclip
     fi
-    .venv-openclip/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv-openclip/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
     .venv-openclip/bin/python -m pip install -q -e ".[openclip,dev]"
     .venv-openclip/bin/python -m pytest -q -m openclip tests/backends "$@"
