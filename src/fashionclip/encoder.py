@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,8 +176,7 @@ class Encoder:
                         pixels.append(future.result())
                     except ImageLoadError as exc:
                         if on_error == "raise":
-                            for pending in futures:
-                                pending.cancel()
+                            pool.shutdown(wait=False, cancel_futures=True)
                             raise exc.at(index) from exc
                         failed.append(FailedItem(index, exc.item, exc.reason))
                         continue
@@ -194,17 +195,17 @@ class Encoder:
         self, pool: ThreadPoolExecutor, items: Sequence[Any], batch_size: int
     ) -> Iterator[tuple[int, list[Future[np.ndarray]]]]:
         """Yield batches of preprocessing futures, keeping the next batch in flight."""
+
+        def submit(chunk: tuple[int, Sequence[Any]]) -> tuple[int, list[Future[np.ndarray]]]:
+            return chunk[0], [pool.submit(self.image_preprocessor, item) for item in chunk[1]]
+
         chunks = _chunks(items, batch_size)
-        pending: list[tuple[int, list[Future[np.ndarray]]]] = []
-        for _ in range(2):
-            chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append((chunk[0], [pool.submit(self.image_preprocessor, item) for item in chunk[1]]))
-        while pending:
-            current = pending.pop(0)
-            chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append((chunk[0], [pool.submit(self.image_preprocessor, item) for item in chunk[1]]))
+        in_flight = deque(submit(chunk) for chunk in itertools.islice(chunks, 2))
+        while in_flight:
+            current = in_flight.popleft()
+            following = next(chunks, None)
+            if following is not None:
+                in_flight.append(submit(following))
             yield current
 
     # ----------------------------------------------------------------- texts
