@@ -107,7 +107,8 @@ def _download(resolved: Resolved) -> Path:
         raise UnknownModelError(f"model {name!r}: Hugging Face repository {repo!r} does not exist") from exc
     except Exception as exc:  # offline, no cache, network errors, gated repos ...
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-        why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else f"download failed ({exc})"
+        detail = " ".join(str(exc).split())
+        why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else f"download failed ({detail})"
         raise ModelNotAvailableError(
             f"model {name!r} (Hugging Face {repo!r}) is not available: {why}. "
             f"Download it once where the hub is reachable (`huggingface-cli download {repo}`, "
@@ -180,7 +181,7 @@ def _read_json(path: Path, name: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """No per-tensor progress bar from transformers while we load a model."""
     from transformers.utils import logging as hf_logging
 
@@ -214,7 +215,7 @@ def _load_hf(
             f"model {name!r}: {path} holds a {model_type!r} model; only CLIP and SigLIP checkpoints are supported"
         )
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             model = AutoModel.from_pretrained(path)  # float32; the backend casts to ``dtype``
     except Exception as exc:  # transformers raises many types for broken files
         raise ModelNotAvailableError(f"model {name!r}: cannot load weights from {path}: {exc}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fashionclip.loading import quiet_transformers
 from fashionclip.preprocess.text import clip_tokenizer
 
 
@@ -41,7 +42,8 @@ def write_tiny_clip(
     )
     torch.manual_seed(seed)
     model = CLIPModel(config).eval()
-    model.save_pretrained(path, safe_serialization=True)
+    with quiet_transformers():
+        model.save_pretrained(path, safe_serialization=True)
     clip_tokenizer().save_pretrained(path)
     ImageProcessor(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
