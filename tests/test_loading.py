@@ -10,6 +10,21 @@ import fashionclip
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
 
 
+@pytest.fixture()
+def no_open_clip(monkeypatch):
+    """Make ``import open_clip`` fail, as on a machine without the openclip extra."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "open_clip" or name.startswith("open_clip."):
+            raise ImportError("No module named 'open_clip'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+
+
 def test_loads_a_local_directory_by_path_and_prefix(tiny_checkpoint: Path):
     for name in (str(tiny_checkpoint), f"local-dir:{tiny_checkpoint}"):
         encoder = fashionclip.load_model(name)
@@ -107,17 +122,7 @@ def test_bad_dtype_and_device_raise_value_errors(tiny_checkpoint: Path):
             fashionclip.load_model(str(tiny_checkpoint), device="cuda")
 
 
-def test_open_clip_checkpoint_without_the_extra_names_the_pip_command(tmp_path: Path, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_open_clip(name, *args, **kwargs):
-        if name == "open_clip" or name.startswith("open_clip."):
-            raise ImportError("No module named 'open_clip'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_open_clip)
+def test_open_clip_checkpoint_without_the_extra_names_the_pip_command(tmp_path: Path, no_open_clip):
     (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": {}}))
     with pytest.raises(fashionclip.MissingExtraError, match=r"pip install 'fashionclip\[openclip\]'"):
         fashionclip.load_model(str(tmp_path))
@@ -128,3 +133,15 @@ def test_unknown_model_error_is_a_key_error_with_a_readable_message():
         fashionclip.load_model("definitely not a model")
     assert isinstance(info.value, UnknownModelError)
     assert str(info.value).startswith("unknown model")
+
+
+def test_loaded_spec_reports_the_checkpoints_real_dimension(fake_fashion_clip_cache: Path):
+    encoder = fashionclip.load_model("fashion-clip")
+    assert encoder.spec.embedding_dim == encoder.embedding_dim == 16  # tiny weights, not the registry's 512
+
+
+def test_folder_with_open_clip_config_and_a_custom_hf_config_goes_to_open_clip(tmp_path: Path, no_open_clip):
+    (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": {}}))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "marqo_fashion_clip"}))
+    with pytest.raises(fashionclip.MissingExtraError, match="open_clip"):
+        fashionclip.load_model(str(tmp_path))

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _CONFIG_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+_HF_MODEL_TYPES = ("clip", "siglip", "siglip2")
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -157,17 +158,27 @@ def load_model(
     device_str, torch_dtype = _device(device), _dtype(dtype)
     path = resolved.path if resolved.path is not None else _download(resolved)
     spec = resolved.spec
-    if spec.format == "open_clip" or (
-        (path / "open_clip_config.json").exists() and not (path / "config.json").exists()
-    ):
+    if _is_open_clip(path, spec):
         from fashionclip.backends.open_clip import load_open_clip
 
         backend, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
     else:
         backend, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
-    if spec.embedding_dim is None or spec.format != "hf":
-        spec = replace(spec, embedding_dim=backend.embedding_dim)
+    # the spec of a loaded encoder describes the checkpoint actually loaded
+    spec = replace(spec, embedding_dim=backend.embedding_dim)
     return Encoder(spec, backend, tokenizer, preprocess, limits=limits or ImageLimits())
+
+
+def _is_open_clip(path: Path, spec: ModelSpec) -> bool:
+    """Registry says so, or the folder has open_clip's config and no HF CLIP/SigLIP config."""
+    if spec.format == "open_clip":
+        return True
+    if not (path / "open_clip_config.json").exists():
+        return False
+    if not (path / "config.json").exists():
+        return True
+    # some repos (Marqo's) also ship a config.json for custom HF code
+    return _read_json(path / "config.json", spec.name).get("model_type") not in _HF_MODEL_TYPES
 
 
 def _read_json(path: Path, name: str) -> dict[str, Any]:
@@ -210,7 +221,7 @@ def _load_hf(
         raise ModelNotAvailableError(f"model {name!r}: no weights in {path} (expected model.safetensors)")
     config = _read_json(path / "config.json", name)
     model_type = config.get("model_type")
-    if model_type not in ("clip", "siglip", "siglip2"):
+    if model_type not in _HF_MODEL_TYPES:
         raise ModelNotAvailableError(
             f"model {name!r}: {path} holds a {model_type!r} model; only CLIP and SigLIP checkpoints are supported"
         )
