@@ -66,27 +66,19 @@ def run(args: argparse.Namespace) -> int:
             if args.texts.endswith(".csv")
             else read_lines(args.texts)
         )
-        encoder = load_model(args.model, device=args.device, dtype=args.dtype)
-        vectors = encoder.encode_texts(
-            texts,
-            batch_size=args.batch_size or 256,
-            normalize=not args.no_normalize,
-            show_progress=not args.no_progress,
-        )
-        ids = texts
     else:
         items = _image_inputs(args.images, args.column)
-        encoder = load_model(args.model, device=args.device, dtype=args.dtype)
-        options = dict(
-            batch_size=args.batch_size or 32, normalize=not args.no_normalize, show_progress=not args.no_progress
-        )
-        if args.on_error == "raise":
-            vectors, ids = encoder.encode_images(items, **options), items
-        else:
-            result = encoder.encode_images(items, on_error="skip", **options)
-            for failure in result.failed:
-                print(f"skipped image #{failure.index} ({failure.item}): {failure.reason}", file=sys.stderr)
-            vectors, ids = result.embeddings, [items[i] for i in result.indices]
+    encoder = load_model(args.model, device=args.device, dtype=args.dtype)
+    options = dict(normalize=not args.no_normalize, show_progress=not args.no_progress)
+    if args.texts:
+        vectors, ids = encoder.encode_texts(texts, batch_size=args.batch_size or 256, **options), texts
+    elif args.on_error == "raise":
+        vectors, ids = encoder.encode_images(items, batch_size=args.batch_size or 32, **options), items
+    else:
+        result = encoder.encode_images(items, batch_size=args.batch_size or 32, on_error="skip", **options)
+        for failure in result.failed:
+            print(f"skipped image #{failure.index} ({failure.item}): {failure.reason}", file=sys.stderr)
+        vectors, ids = result.embeddings, [items[i] for i in result.indices]
     out = write_embeddings(args.output, [i.replace("\n", " ") for i in ids], vectors)
     print(f"wrote {len(ids)} embeddings of dimension {encoder.embedding_dim} ({encoder.name}) to {out}")
     return 0
