@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fashionclip.cli.demo import sample_catalog  # noqa: E402
+from fashionclip.sample import sample_catalog  # noqa: E402
 from fashionclip.testing import write_tiny_clip  # noqa: E402
 
 HF_CACHE = Path(os.environ["HF_HUB_CACHE"])

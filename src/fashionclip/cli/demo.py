@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL, get_spec
+from fashionclip.sample import sample_catalog
 
 QUERIES = ("a blue denim jeans", "black leather handbag", "white sports shoes", "a red dress for women")
 CATEGORY_LABELS = ("t-shirt", "shirt", "jeans", "dress", "shoes", "handbag", "watch", "sunglasses")
@@ -37,13 +36,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="fail instead of falling back to a tiny random model when the model cannot be loaded",
     )
     parser.set_defaults(run=run)
-
-
-def sample_catalog() -> tuple[Path, list[dict[str, str]]]:
-    """The bundled sample catalogue: its folder and its rows."""
-    root = Path(str(resources.files("fashionclip").joinpath("data/sample_catalog")))
-    with (root / "catalog.csv").open(newline="", encoding="utf-8") as handle:
-        return root, list(csv.DictReader(handle))
 
 
 def _encoder(name: str, fallback: bool, workdir: str) -> tuple[Encoder, bool]:
