@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 ResizeMode = Literal["shortest", "squash"]
@@ -53,9 +51,6 @@ class PreprocessConfig:
         if self.context_length < 2:
             raise ValueError(f"context_length must be at least 2, got {self.context_length}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     def with_hf_processor(self, processor: dict[str, Any]) -> PreprocessConfig:
         """This config overridden by a Hugging Face ``preprocessor_config.json`` dict.
 
@@ -90,13 +85,6 @@ class PreprocessConfig:
         if isinstance(resample, int) and resample in _PIL_RESAMPLE_NAMES:
             updates["interpolation"] = _PIL_RESAMPLE_NAMES[resample]
         return replace(self, **updates)
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> PreprocessConfig:
-        data = json.loads(Path(path).read_text())
-        data["mean"] = tuple(data["mean"])
-        data["std"] = tuple(data["std"])
-        return cls(**data)
 
 
 @dataclass(frozen=True)
