@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from fashionclip import __version__
-from fashionclip.cli import demo, embed, models
+from fashionclip.cli import demo, embed, models, train
 
-_COMMANDS = (models, embed, demo)
+_COMMANDS = (models, embed, train, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

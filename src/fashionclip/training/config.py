@@ -1,0 +1,239 @@
+"""Everything a training run needs, as plain JSON-serialisable records.
+
+A run is fully described by one :class:`TrainConfig`: the CLI builds it from
+flags or reads it from a recipe file, the trainer writes it next to the
+checkpoint, and ``--resume`` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from fashionclip.errors import FashionClipError
+
+
+class TrainConfigError(FashionClipError, ValueError):
+    """A training option or recipe is invalid."""
+
+
+@dataclass
+class DataSource:
+    """One file or folder of image–caption pairs.
+
+    ``path`` is a catalogue file (``.csv``, ``.jsonl``, ``.parquet``), an
+    EasyNLP ``.tsv`` (``text<TAB>base64-image`` per line) or an image folder
+    (captions from ``captions_file`` or a ``.txt`` file beside each image).
+    Images are taken from ``image_column``, or built from ``image_template``
+    filled with the row (``"images/{id}.jpg"``), relative to ``root``
+    (default: the catalogue's folder).
+
+    Each time an item is drawn, its caption is one of its free-text
+    ``caption_columns`` or, with probability ``template_probability``, one of
+    ``templates`` filled from the row's attributes (templates with an empty
+    field are skipped). A column in ``list_columns`` holds several values
+    separated by the given string; a template fills it with a random
+    non-empty subset of at most ``max_list_items`` values.
+    """
+
+    path: str
+    format: str = "auto"
+    root: str | None = None
+    id_column: str | None = "id"
+    image_column: str | None = "image"
+    image_template: str | None = None
+    caption_columns: list[str] = field(default_factory=lambda: ["caption"])
+    templates: list[str] = field(default_factory=list)
+    template_probability: float = 0.5
+    list_columns: dict[str, str] = field(default_factory=dict)
+    max_list_items: int = 3
+    # captions that stay true when an augmentation removes colour avoid these columns
+    colour_columns: list[str] = field(default_factory=list)
+    captions_file: str | None = None
+    repeat: int = 1
+    limit: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataSource:
+        return cls(**_known(cls, data, "data source"))
+
+
+@dataclass
+class Augment:
+    """Light image augmentations, each applied with its probability.
+
+    ``crop_scale`` is the smallest area kept by the random crop (1.0 turns it
+    off). ``background`` recolours a near-white background that touches the
+    border; ``greyscale`` drops colour; ``negative`` inverts a greyscale image
+    (a dark-background look); ``low_resolution`` downsamples to
+    ``low_resolution_size`` pixels and back.
+    """
+
+    crop_scale: float = 0.8
+    flip: float = 0.5
+    background: float = 0.0
+    greyscale: float = 0.0
+    negative: float = 0.0
+    low_resolution: float = 0.0
+    low_resolution_size: int = 28
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Augment:
+        return cls(**_known(cls, data, "augment"))
+
+    def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "low_resolution_size":
+                if value < 4:
+                    raise TrainConfigError(f"augment.low_resolution_size must be >= 4, got {value}")
+            elif not 0.0 <= value <= 1.0:
+                raise TrainConfigError(f"augment.{f.name} must be within [0, 1], got {value}")
+        if self.crop_scale <= 0:
+            raise TrainConfigError(f"augment.crop_scale must be > 0, got {self.crop_scale}")
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``model`` starts from a checkpoint (registry name or
+    directory); ``architecture`` builds a new model from scratch instead."""
+
+    data: list[DataSource]
+    output: str
+    model: str | None = None
+    architecture: dict[str, Any] | None = None
+    epochs: int = 5
+    batch_size: int = 128
+    grad_accumulation: int = 1
+    lr: float = 1e-5
+    weight_decay: float = 0.1
+    warmup: float = 0.05  # fraction of all optimizer steps (< 1) or a number of steps (>= 1)
+    min_lr_ratio: float = 0.0
+    loss: str = "clip"
+    precision: str = "fp32"
+    freeze: list[str] = field(default_factory=list)
+    augment: Augment = field(default_factory=Augment)
+    seed: int = 0
+    workers: int = 2
+    device: str = "cpu"
+    val_fraction: float = 0.1
+    val_attribute: str | None = None
+    val_prompt: str = "a photo of a {}"
+    val_max_items: int | None = 5000
+    checkpoint_every: int = 200
+    log_every: int = 20
+    save_dtype: str = "float32"
+    model_name: str | None = None
+    license: str = "MIT"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        values = _known(cls, data, "training config")
+        if "data" not in values or not values["data"]:
+            raise TrainConfigError("training config: 'data' needs at least one source")
+        values["data"] = [DataSource.from_dict(d) if isinstance(d, dict) else d for d in values["data"]]
+        if isinstance(values.get("augment"), dict):
+            values["augment"] = Augment.from_dict(values["augment"])
+        config = cls(**values)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TrainConfigError(f"cannot read training config {str(path)!r}: {exc}") from None
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise :class:`TrainConfigError` naming the first bad option."""
+        if (self.model is None) == (self.architecture is None):
+            raise TrainConfigError("give exactly one of 'model' (a checkpoint to fine-tune) or 'architecture'")
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accumulation": self.grad_accumulation}
+        for name, value in positive.items():
+            if not isinstance(value, int) or value < 1:
+                raise TrainConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size < 2:
+            raise TrainConfigError("batch_size must be at least 2: a contrastive batch needs negatives")
+        if not self.lr > 0:
+            raise TrainConfigError(f"lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or self.warmup < 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise TrainConfigError("weight_decay and warmup must be >= 0 and min_lr_ratio within [0, 1]")
+        if self.loss not in ("clip", "siglip"):
+            raise TrainConfigError(f"loss must be 'clip' or 'siglip', got {self.loss!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise TrainConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        bad = sorted(set(self.freeze) - set(FREEZABLE))
+        if bad:
+            raise TrainConfigError(f"cannot freeze {bad}: choose from {sorted(FREEZABLE)}")
+        if not 0 < self.val_fraction < 1:
+            raise TrainConfigError(f"val_fraction must be within (0, 1), got {self.val_fraction}")
+        if self.workers < 0:
+            raise TrainConfigError(f"workers must be >= 0, got {self.workers}")
+        if self.save_dtype not in ("float32", "float16", "bfloat16"):
+            raise TrainConfigError(f"save_dtype must be float32, float16 or bfloat16, got {self.save_dtype!r}")
+        if "{}" not in self.val_prompt:
+            raise TrainConfigError(f"val_prompt needs a '{{}}' for the label, got {self.val_prompt!r}")
+        for source in self.data:
+            if source.repeat < 1:
+                raise TrainConfigError(f"data source {source.path!r}: repeat must be >= 1")
+            if not 0 <= source.template_probability <= 1:
+                raise TrainConfigError(f"data source {source.path!r}: template_probability must be within [0, 1]")
+        self.augment.validate()
+
+
+def recipe_path(name: str) -> Path:
+    """A bundled recipe by name (``fashion-clip-mini``) or a JSON file path."""
+    from importlib import resources
+
+    bundled = Path(str(resources.files("fashionclip.training").joinpath("recipes", f"{name}.json")))
+    if bundled.exists():
+        return bundled
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    known = sorted(p.stem for p in bundled.parent.glob("*.json"))
+    raise TrainConfigError(f"unknown recipe {name!r}: not a bundled recipe ({', '.join(known)}) nor a JSON file")
+
+
+def load_recipe(name: str, *, data_root: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """A training config from a recipe, with ``{data_root}`` in data paths filled in and options overridden."""
+    path = recipe_path(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TrainConfigError(f"cannot read recipe {str(path)!r}: {exc}") from None
+    uses_root = any("{data_root}" in str(s.get("path", "")) for s in data.get("data", []))
+    if uses_root:
+        if data_root is None:
+            raise TrainConfigError(f"recipe {name!r} reads its data from {{data_root}}; pass --data-root")
+        for source in data["data"]:
+            source["path"] = source["path"].replace("{data_root}", str(Path(data_root).expanduser()))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    data.setdefault("output", data.get("model_name") or path.stem)
+    return TrainConfig.from_dict(data)
+
+
+FREEZABLE = {
+    "vision": "the whole image tower and its projection",
+    "vision-trunk": "the image tower, keeping its projection trainable",
+    "text": "the whole text tower and its projection",
+    "text-trunk": "the text tower, keeping its projection trainable",
+    "token-embedding": "the text token embedding table",
+}
+
+
+def _known(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TrainConfigError(f"{what} must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise TrainConfigError(f"{what}: unknown option(s) {unknown}; known: {sorted(names)}")
+    return dict(data)
