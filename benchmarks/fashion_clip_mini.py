@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import platform
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,7 +73,7 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
 def quality(encoder, data_root: Path, recipe: str, top_article: int, top_colour: int) -> dict:
     config = load_recipe(recipe, data_root=data_root, output="unused")
     examples = read_sources(config.data)
-    _, val = split_by_id(examples, config.val_fraction)
+    _, val = split_by_id(examples, config.val_fraction, [s.val_fraction for s in config.data])
     kagl = [examples[i] for i in val if examples[i].source == 0]
     ccp = [examples[i] for i in val if examples[i].source == 1]
     everything = [e for e in examples if e.source == 0]
@@ -161,6 +162,69 @@ def speed(model: str, data_root: Path, n: int, batch_size: int) -> dict:
     }
 
 
+_BEGIN, _END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
+
+
+def card_section(results: dict, command: str) -> str:
+    """Markdown for the model card: every measured number and the command that measured it."""
+    q = results["quality"]
+    lines = [
+        _BEGIN,
+        "## Measured quality and speed",
+        f"Measured by `{command}` on {results['cpu']}.",
+        "",
+        'Zero-shot weighted F1 with the prompt "a photo of a {label}" on the validation split of the recipe '
+        "(items whose hashed id falls in the held-out 10%; never trained on):",
+        "",
+        "| task | classes | items | weighted F1 |",
+        "|---|---|---|---|",
+    ]
+    names = {
+        "articleType": "kagl articleType (40 most frequent)",
+        "baseColour": "kagl baseColour (12 most frequent)",
+        "masterCategory": "kagl masterCategory",
+        "gender": "kagl gender",
+    }
+    for key, title in names.items():
+        lines.append(f"| {title} | {q[key]['classes']} | {q[key]['items']} | {q[key]['weighted_f1']:.3f} |")
+    lines.append(
+        f"| Fashion-MNIST sample (28x28 greyscale, out of domain) | 10 | {q['fmnist']['items']} | "
+        f"{q['fmnist']['weighted_f1']:.3f} |"
+    )
+    c = q["ccp"]
+    lines += [
+        "",
+        f"Street photos (ccp validation split, {q['ccp_val_photos']} photos): mean average precision of "
+        f'"a photo of a person wearing {{tag}}" over the {c["tags"]} tags with at least 20 photos: '
+        f"**{c['mAP']:.3f}**, against {c['random_mAP']:.3f} for a random ranking.",
+        "",
+        "Per-class F1, articleType: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(q["articleType"]["per_class_f1"].items(), key=lambda kv: -kv[1])),
+        "",
+        "Per-class F1, Fashion-MNIST: " + ", ".join(f"{k} {v:.2f}" for k, v in q["fmnist"]["per_class_f1"].items()),
+    ]
+    if "speed" in results:
+        s = results["speed"]
+        lines += [
+            "",
+            f"Speed: **{s['ours_images_per_s']:.0f} images/s** encoding {s['images']} 60x80 JPEG files end to end "
+            f"(decode included, `Encoder.encode_images`, batch {s['batch_size']}, {s['threads']} threads); the "
+            f"transformers reference pipeline (PIL + CLIPImageProcessor + CLIPModel, batch 32) on the same model: "
+            f"{s['reference_images_per_s']:.0f} images/s ({s['ratio']:.2f}x).",
+        ]
+    lines.append(_END)
+    return "\n".join(lines)
+
+
+def update_card(card: Path, section: str) -> None:
+    text = card.read_text(encoding="utf-8")
+    if _BEGIN in text:
+        text = text[: text.index(_BEGIN)] + section + text[text.index(_END) + len(_END) :]
+    else:
+        text = text.replace("\n## License and intended use", "\n" + section + "\n\n## License and intended use")
+    card.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="fashion-clip-mini")
@@ -170,6 +234,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--update-card", metavar="README", help="write the results into this model card")
     args = parser.parse_args()
     data_root = Path(args.data)
     results = {"cpu": cpu_name(), "model": args.model}
@@ -190,6 +255,11 @@ def main() -> None:
         )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if args.update_card:
+        command = "python benchmarks/fashion_clip_mini.py " + " ".join(
+            a for a in sys.argv[1:] if not a.startswith("--update-card") and a != args.update_card
+        )
+        update_card(Path(args.update_card), card_section(results, command.strip()))
 
 
 if __name__ == "__main__":

@@ -156,6 +156,14 @@ def test_split_by_id_is_deterministic_and_stable_when_the_catalogue_grows():
     assert val_ids <= {list(reversed(grown))[i].id for i in val_grown}
 
 
+def test_a_source_can_hold_out_a_different_share():
+    examples = [Example(str(i), f"{i}.jpg", ("c",), source=i % 2) for i in range(4000)]
+    _, val = split_by_id(examples, 0.1, [None, 0.5])
+    share = [sum(examples[i].source == s for i in val) / 2000 for s in (0, 1)]
+    assert 0.07 < share[0] < 0.13 and 0.45 < share[1] < 0.55
+    assert split_by_id(examples, 0.1, [None, None]) == split_by_id(examples, 0.1)
+
+
 def test_epoch_order_repeats_weighted_items_and_changes_per_epoch():
     order = epoch_order([0, 1, 2], [1, 3, 1], seed=0, epoch=0)
     assert sorted(order) == [0, 1, 1, 1, 2]

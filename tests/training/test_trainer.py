@@ -103,6 +103,26 @@ def test_fine_tuning_a_checkpoint_with_a_frozen_image_tower(tmp_path, tiny_check
     assert any(not torch.equal(before[k], after[k]) for k in text)
 
 
+def test_fine_tuning_a_registry_model_from_the_offline_hub_cache(tmp_path, fake_fashion_clip_cache):
+    result = train(_config(tmp_path / "ft", architecture=None, model="fashion-clip", epochs=1), progress=False)
+    assert result.steps > 0
+    card = (tmp_path / "ft" / "README.md").read_text()
+    assert "starting from **fashion-clip**" in card
+
+
+def test_training_on_an_easynlp_tsv_of_base64_images(tmp_path):
+    import base64
+
+    root, rows = sample_catalog()
+    lines = [r["title"] + "\t" + base64.b64encode((root / r["image"]).read_bytes()).decode() for r in rows]
+    (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
+    result = train(
+        _config(tmp_path / "run", data=[DataSource(str(tmp_path / "train.tsv"))], epochs=1, val_attribute=None),
+        progress=False,
+    )
+    assert result.steps > 0 and result.skipped_images == 0 and "text_to_image_R@1" in result.validation
+
+
 def test_siglip_loss_and_bf16_and_accumulation_run(tmp_path):
     config = _config(tmp_path / "sig", loss="siglip", precision="bf16", grad_accumulation=2, epochs=1, batch_size=8)
     result = train(config, progress=False)

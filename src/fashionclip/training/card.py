@@ -53,7 +53,8 @@ pipeline_tag: zero-shot-image-classification
 # {name}
 
 A CLIP model trained with `fashionclip train` (fashionclip {__version__}), starting from **{start}**.
-It loads with `fashionclip.load_model("{output}")` and with `transformers.CLIPModel.from_pretrained`.
+It loads with `fashionclip.load_model("{config.model_name or output}")` and with
+`transformers.CLIPModel.from_pretrained`.
 
 ## Data
 {examples} image–caption pairs from:

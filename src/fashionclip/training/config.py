@@ -54,6 +54,7 @@ class DataSource:
     captions_file: str | None = None
     repeat: int = 1
     limit: int | None = None
+    val_fraction: float | None = None  # overrides the run's val_fraction for this source
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataSource:
@@ -128,14 +129,17 @@ class TrainConfig:
     model_name: str | None = None
     license: str = "MIT"
 
+    def __post_init__(self) -> None:
+        # accept plain dicts (from JSON or keyword arguments) for the nested records
+        self.data = [DataSource.from_dict(d) if isinstance(d, dict) else d for d in self.data]
+        if isinstance(self.augment, dict):
+            self.augment = Augment.from_dict(self.augment)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         values = _known(cls, data, "training config")
         if "data" not in values or not values["data"]:
             raise TrainConfigError("training config: 'data' needs at least one source")
-        values["data"] = [DataSource.from_dict(d) if isinstance(d, dict) else d for d in values["data"]]
-        if isinstance(values.get("augment"), dict):
-            values["augment"] = Augment.from_dict(values["augment"])
         config = cls(**values)
         config.validate()
         return config
@@ -183,6 +187,8 @@ class TrainConfig:
         for source in self.data:
             if source.repeat < 1:
                 raise TrainConfigError(f"data source {source.path!r}: repeat must be >= 1")
+            if source.val_fraction is not None and not 0 < source.val_fraction < 1:
+                raise TrainConfigError(f"data source {source.path!r}: val_fraction must be within (0, 1)")
             if not 0 <= source.template_probability <= 1:
                 raise TrainConfigError(f"data source {source.path!r}: template_probability must be within [0, 1]")
         self.augment.validate()

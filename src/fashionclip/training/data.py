@@ -218,16 +218,22 @@ def _with(source: DataSource, **changes: Any) -> DataSource:
     return replace(source, **changes)
 
 
-def split_by_id(examples: Sequence[Example], val_fraction: float, salt: str = "") -> tuple[list[int], list[int]]:
+def split_by_id(
+    examples: Sequence[Example], val_fraction: float, per_source: Sequence[float | None] = (), salt: str = ""
+) -> tuple[list[int], list[int]]:
     """Deterministic train / validation indices from a hash of each id.
 
+    ``per_source[i]``, when given, overrides ``val_fraction`` for source ``i``.
     An item keeps its side of the split when the catalogue grows or is reordered.
     """
     train, val = [], []
     for i, example in enumerate(examples):
+        fraction = val_fraction
+        if example.source < len(per_source) and per_source[example.source] is not None:
+            fraction = float(per_source[example.source])  # type: ignore[arg-type]
         digest = hashlib.sha1(f"{salt}{example.source}:{example.id}".encode()).digest()
         bucket = int.from_bytes(digest[:8], "big") / 2**64
-        (val if bucket < val_fraction else train).append(i)
+        (val if bucket < fraction else train).append(i)
     return train, val
 
 

@@ -164,7 +164,7 @@ class Trainer:
         c = self.config
         torch.manual_seed(c.seed)
         self.examples = read_sources(c.data)
-        self.train_idx, self.val_idx = split_by_id(self.examples, c.val_fraction)
+        self.train_idx, self.val_idx = split_by_id(self.examples, c.val_fraction, [s.val_fraction for s in c.data])
         if len(self.train_idx) < c.batch_size:
             raise TrainConfigError(
                 f"only {len(self.train_idx)} training pairs after the validation split; "
@@ -285,6 +285,7 @@ class Trainer:
                 batch_size=None,
                 num_workers=c.workers,
                 prefetch_factor=4 if c.workers else None,
+                pin_memory=str(self.device).startswith("cuda"),
             )
             bar = self._bar(len(batch_list), self.batch_in_epoch)
             window_start, window_images, losses = time.monotonic(), 0, []

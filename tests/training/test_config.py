@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from fashionclip.training.config import (
+    Augment,
+    DataSource,
+    TrainConfig,
+    TrainConfigError,
+    load_recipe,
+    recipe_path,
+)
+
+
+def test_config_round_trips_through_json(tmp_path):
+    config = TrainConfig(
+        data=[{"path": "a.csv", "templates": ["a {x}"]}], output="out", model="fashion-clip",
+        augment={"greyscale": 0.2},
+    )
+    assert isinstance(config.data[0], DataSource) and isinstance(config.augment, Augment)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    assert TrainConfig.from_json(path) == config
+
+
+def test_bundled_recipe_fills_the_data_root_and_takes_overrides(tmp_path):
+    config = load_recipe("fashion-clip-mini", data_root=tmp_path, output=str(tmp_path / "run"), epochs=1)
+    assert config.epochs == 1 and config.output == str(tmp_path / "run")
+    assert config.data[0].path == str(tmp_path / "kagl" / "styles.csv")
+    assert config.architecture["image_size"] == 48 and config.model is None
+    assert recipe_path("fashion-clip-mini").name == "fashion-clip-mini.json"
+
+
+def test_a_recipe_file_path_works(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"data": [{"path": "{data_root}/x.csv"}], "model": "fashion-clip"}))
+    assert load_recipe(str(path), data_root="/data").data[0].path == "/data/x.csv"
+
+
+def test_bad_recipes_and_config_files(tmp_path):
+    with pytest.raises(TrainConfigError, match="unknown recipe"):
+        load_recipe("nope")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(TrainConfigError, match="cannot read recipe"):
+        load_recipe(str(broken))
+    with pytest.raises(TrainConfigError, match="cannot read training config"):
+        TrainConfig.from_json(broken)
+    with pytest.raises(TrainConfigError, match="must be a JSON object"):
+        TrainConfig.from_dict([1])  # type: ignore[arg-type]
+    with pytest.raises(TrainConfigError, match=r"data source: unknown option\(s\) \['colour'\]"):
+        TrainConfig.from_dict({"data": [{"path": "a.csv", "colour": 1}], "output": "o", "model": "m"})
+    with pytest.raises(TrainConfigError, match="repeat must be >= 1"):
+        TrainConfig.from_dict({"data": [{"path": "a.csv", "repeat": 0}], "output": "o", "model": "m"})
+    with pytest.raises(TrainConfigError, match="val_fraction must be within"):
+        TrainConfig.from_dict({"data": [{"path": "a.csv", "val_fraction": 1.5}], "output": "o", "model": "m"})
