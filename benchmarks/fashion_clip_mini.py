@@ -174,7 +174,7 @@ def card_section(results: dict, command: str) -> str:
         f"Measured by `{command}` on {results['cpu']}.",
         "",
         'Zero-shot weighted F1 with the prompt "a photo of a {label}" on the validation split of the recipe '
-        "(items whose hashed id falls in the held-out 10%; never trained on):",
+        "(items whose hashed id falls in the held-out share of their source, never trained on):",
         "",
         "| task | classes | items | weighted F1 |",
         "|---|---|---|---|",
@@ -256,9 +256,8 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     if args.update_card:
-        command = "python benchmarks/fashion_clip_mini.py " + " ".join(
-            a for a in sys.argv[1:] if not a.startswith("--update-card") and a != args.update_card
-        )
+        shown = [a for a in sys.argv[1:] if a not in ("--update-card", args.update_card, "--json", args.json)]
+        command = "python benchmarks/fashion_clip_mini.py " + " ".join(shown)
         update_card(Path(args.update_card), card_section(results, command.strip()))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from fashionclip.config import ModelSpec, PreprocessConfig
 
 DEFAULT_MODEL = "fashion-clip"
+BUNDLED_MODEL = "fashion-clip-mini"  # ships inside the package: works offline
 
 _SIGLIP_PREPROCESS = PreprocessConfig(
     image_size=224,
@@ -37,6 +38,20 @@ _MODELS: tuple[ModelSpec, ...] = (
         embedding_dim=512,
         prompt_template="a photo of a {}",
         url="https://huggingface.co/patrickjohncyh/fashion-clip",
+    ),
+    ModelSpec(
+        name="fashion-clip-mini",
+        source="package:models/fashion-clip-mini",
+        format="hf",
+        family="CLIP ViT 6x192 / 48 px, text 4x128 (10M parameters)",
+        license="MIT",
+        description=(
+            "small fashion CLIP trained from scratch with `fashionclip train` on Kaggle fashion products and "
+            "street outfit photos; bundled in the package, no download, fast on a CPU"
+        ),
+        embedding_dim=256,
+        preprocess=PreprocessConfig(image_size=48, resize=48, resize_mode="squash", context_length=32),
+        prompt_template="a photo of a {}",
     ),
     ModelSpec(
         name="openai-clip-vit-b-32",

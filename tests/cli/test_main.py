@@ -32,7 +32,7 @@ def test_models_json(capsys):
     assert rows[0]["name"] == "fashion-clip" and rows[0]["preprocess"]["image_size"] == 224
 
 
-@pytest.mark.parametrize("command", [[], ["models"], ["embed"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["models"], ["embed"], ["train"], ["demo"]])
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])
@@ -147,10 +147,10 @@ def test_bad_embed_arguments_exit_1_with_a_clear_message(tmp_path: Path, tiny_ch
     assert message in capsys.readouterr().err
 
 
-def test_demo_runs_offline_and_says_when_weights_are_random():
+def test_demo_runs_offline_with_the_bundled_model():
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
-    assert "TINY RANDOMLY INITIALISED" in result.stderr
+    assert "model: fashion-clip-mini" in result.stdout
     assert "embedded 120 product photos" in result.stdout
     assert "Text search" in result.stdout and "Zero-shot classification" in result.stdout
 
@@ -158,9 +158,16 @@ def test_demo_runs_offline_and_says_when_weights_are_random():
 def test_demo_with_a_given_model(tiny_checkpoint: Path, capsys):
     assert main(["demo", "--model", str(tiny_checkpoint), "--top-k", "2"]) == 0
     out = capsys.readouterr().out
-    assert "random weights" not in out and out.count("    2. ") == 4
+    assert f"model: {tiny_checkpoint}" in out and out.count("    2. ") == 4
+
+
+def test_demo_falls_back_to_the_bundled_model_when_the_hub_is_unreachable():
+    result = run_cli("demo", "--model", "fashion-clip")
+    assert result.returncode == 0, result.stderr
+    assert "HF_HUB_OFFLINE" in result.stderr and "falling back to the bundled fashion-clip-mini" in result.stderr
+    assert "model: fashion-clip-mini" in result.stdout
 
 
 def test_demo_without_fallback_fails_offline(capsys):
-    assert main(["demo", "--no-fallback"]) == 1
+    assert main(["demo", "--model", "fashion-clip", "--no-fallback"]) == 1
     assert "HF_HUB_OFFLINE" in capsys.readouterr().err

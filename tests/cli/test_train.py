@@ -106,7 +106,7 @@ def test_train_from_scratch_with_templates(pairs, tmp_path, capsys):
         (["{pairs}", "--output", "x", "--architecture", TINY, "--image-column", "photo"], "no image column 'photo'"),
         (["--resume"], "--resume needs --output"),
         (["--resume", "--output", "{tmp}/none"], "nothing to resume"),
-        (["{tmp}/missing.csv", "--output", "x", "--model", "m"], "does not exist"),
+        (["{tmp}/missing.csv", "--output", "x", "--architecture", TINY], "does not exist"),
     ],
 )
 def test_bad_train_arguments_exit_1_with_a_clear_message(pairs, tmp_path, capsys, args, message):

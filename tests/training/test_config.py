@@ -14,7 +14,9 @@ from fashionclip.training.config import (
 
 def test_config_round_trips_through_json(tmp_path):
     config = TrainConfig(
-        data=[{"path": "a.csv", "templates": ["a {x}"]}], output="out", model="fashion-clip",
+        data=[{"path": "a.csv", "templates": ["a {x}"]}],
+        output="out",
+        model="fashion-clip",
         augment={"greyscale": 0.2},
     )
     assert isinstance(config.data[0], DataSource) and isinstance(config.augment, Augment)
