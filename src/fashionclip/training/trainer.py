@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -96,7 +95,6 @@ class _EpochBatches(torch.utils.data.Dataset):
     def __init__(
         self,
         examples: list[Example],
-        order: list[int],
         batch_list: list[list[int]],
         offset: int,
         epoch: int,
@@ -104,7 +102,7 @@ class _EpochBatches(torch.utils.data.Dataset):
         sampler: CaptionSampler,
         trainable: TrainableModel,
     ) -> None:
-        self.examples, self.order, self.batch_list, self.offset = examples, order, batch_list, offset
+        self.examples, self.batch_list, self.offset = examples, batch_list, offset
         self.epoch, self.config, self.sampler = epoch, config, sampler
         self.preprocess = trainable.preprocess
         self.tokenizer = trainable.tokenizer
@@ -278,7 +276,7 @@ class Trainer:
             batch_list = list(batches(order, c.batch_size))[: self.steps_per_epoch * c.grad_accumulation]
             pending = batch_list[self.batch_in_epoch :]
             dataset = _EpochBatches(
-                self.examples, order, pending, self.batch_in_epoch, self.epoch, c, self.sampler, self.trainable
+                self.examples, pending, self.batch_in_epoch, self.epoch, c, self.sampler, self.trainable
             )
             loader = torch.utils.data.DataLoader(
                 dataset,
@@ -434,9 +432,6 @@ class Trainer:
         if self.skipped:
             logger.warning("%d unreadable training images were skipped", len(self.skipped))
         return TrainResult(self.output, self.epoch, self.step, seconds, validation, history, len(self.skipped))
-
-    def remove_checkpoint(self) -> None:
-        shutil.rmtree(self.output / "checkpoint", ignore_errors=True)
 
 
 def _warmup_cosine(warmup: int, total: int, min_ratio: float):  # noqa: ANN202
