@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 import sys
 import time
 from collections import Counter
@@ -28,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from fashionclip import load_model
+from fashionclip.loading import local_checkpoint
+from fashionclip.machine import cpu_name
 from fashionclip.training.config import load_recipe
 from fashionclip.training.data import read_sources, split_by_id
 from fashionclip.training.validate import weighted_f1
@@ -44,13 +45,6 @@ FMNIST_LABELS = [
     "Bag",
     "Ankle boot",
 ]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def zero_shot_f1(encoder, image_emb, truth, labels, prompt="a photo of a {}"):
@@ -138,11 +132,7 @@ def speed(model: str, data_root: Path, n: int, batch_size: int) -> dict:
     encoder.encode_images(files, batch_size=batch_size, show_progress=False)
     ours = len(files) / (time.perf_counter() - start)
 
-    path = encoder.spec.source.split(":", 1)[1] if encoder.spec.source.startswith("local-dir:") else None
-    if path is None:
-        from fashionclip.loading import resolve
-
-        path = str(resolve(model).path)
+    _, path = local_checkpoint(model)
     reference = CLIPModel.from_pretrained(path).eval()
     processor = Processor.from_pretrained(path)
     start = time.perf_counter()

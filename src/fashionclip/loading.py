@@ -81,6 +81,12 @@ def resolve(name: str) -> Resolved:
     )
 
 
+def local_checkpoint(name: str) -> tuple[Resolved, Path]:
+    """Resolve ``name`` and give its local directory, downloading a hub checkpoint once."""
+    resolved = resolve(name)
+    return resolved, resolved.path if resolved.path is not None else _download(resolved)
+
+
 def _adhoc(name: str, source: str) -> ModelSpec:
     return ModelSpec(
         name=name,
@@ -154,9 +160,8 @@ def load_model(
     :class:`ModelNotAvailableError` when a known checkpoint cannot be loaded
     here (offline and not cached, missing or broken files).
     """
-    resolved = resolve(name)
     device_str, torch_dtype = _device(device), _dtype(dtype)
-    path = resolved.path if resolved.path is not None else _download(resolved)
+    resolved, path = local_checkpoint(name)
     spec = resolved.spec
     if _is_open_clip(path, spec):
         from fashionclip.backends.open_clip import load_open_clip

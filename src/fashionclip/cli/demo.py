@@ -10,7 +10,7 @@ import numpy as np
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError
 from fashionclip.loading import load_model
-from fashionclip.registry import BUNDLED_MODEL, DEFAULT_MODEL, get_spec
+from fashionclip.registry import BUNDLED_MODEL, DEFAULT_MODEL
 from fashionclip.sample import sample_catalog
 
 QUERIES = ("a blue denim jeans", "black leather handbag", "white sports shoes", "a red dress for women")
@@ -68,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
             row = rows[index]
             print(f"    {rank}. {row['id']:>6}  {row_scores[index]:.3f}  {row['title']}")
 
-    spec = get_spec(encoder.name)
-    template = spec.prompt_template if spec else "a photo of a {}"
+    template = encoder.spec.prompt_template
     prompts = [template.format(label) for label in CATEGORY_LABELS]
     probabilities = _softmax(encoder.similarity(images, encoder.encode_texts(prompts)))  # (N, L)
     print(f"\nZero-shot classification (template {template!r})")

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 from fashionclip import __version__
+from fashionclip.machine import cpu_name
 from fashionclip.training.config import TrainConfig
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def write_model_card(
@@ -66,7 +56,7 @@ Split: deterministic by a hash of each item's id, {config.val_fraction:.0%} for 
 ## Training
 - loss: {config.loss}; precision: {config.precision}; epochs: {config.epochs}; batch size: {config.batch_size}
   (x{config.grad_accumulation} accumulation); peak lr {config.lr}; seed {config.seed}
-- wall time: {seconds / 60:.1f} minutes on {_cpu_name()} ({config.device})
+- wall time: {seconds / 60:.1f} minutes on {cpu_name()} ({config.device})
 - full run configuration: `training_config.json`; per-step and per-epoch metrics: `metrics.jsonl`
 
 <details><summary>Hyper-parameters</summary>

@@ -17,7 +17,7 @@ import logging
 import random
 import string
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,7 @@ def _read_folder(path: Path, source: DataSource, index: int) -> list[Example]:
             raise TrainConfigError(f"captions file {str(captions_path)!r}: use .csv, .jsonl or .parquet")
         rows = _read_rows(captions_path, fmt)
         id_column = source.id_column if rows and source.id_column in rows[0] else None
-        return _rows_to_examples(rows, _with(source, id_column=id_column), path, index)
+        return _rows_to_examples(rows, replace(source, id_column=id_column), path, index)
     examples = []
     for image in list_image_files(path):
         sidecar = image.with_suffix(".txt")
@@ -210,12 +210,6 @@ def _read_folder(path: Path, source: DataSource, index: int) -> list[Example]:
             "or set captions_file"
         )
     return examples
-
-
-def _with(source: DataSource, **changes: Any) -> DataSource:
-    from dataclasses import replace
-
-    return replace(source, **changes)
 
 
 def split_by_id(

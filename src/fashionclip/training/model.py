@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from fashionclip.config import PreprocessConfig
-from fashionclip.loading import _download, _is_open_clip, _load_hf, quiet_transformers, resolve
+from fashionclip.loading import _is_open_clip, _load_hf, local_checkpoint, quiet_transformers
 from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
 from fashionclip.training.config import TrainConfigError
 
@@ -92,8 +92,7 @@ def build_from_architecture(architecture: dict[str, Any], seed: int) -> Trainabl
 
 def load_checkpoint(name: str) -> TrainableModel:
     """A registry model, Hugging Face id or local directory, in CLIP format, ready to fine-tune."""
-    resolved = resolve(name)
-    path = resolved.path if resolved.path is not None else _download(resolved)
+    resolved, path = local_checkpoint(name)
     if _is_open_clip(path, resolved.spec):
         raise TrainConfigError(
             f"model {name!r} is an open_clip checkpoint; training supports Hugging Face CLIP checkpoints"
