@@ -56,3 +56,19 @@ def test_bad_recipes_and_config_files(tmp_path):
         TrainConfig.from_dict({"data": [{"path": "a.csv", "repeat": 0}], "output": "o", "model": "m"})
     with pytest.raises(TrainConfigError, match="val_fraction must be within"):
         TrainConfig.from_dict({"data": [{"path": "a.csv", "val_fraction": 1.5}], "output": "o", "model": "m"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"alias_probability": 1.5}, "alias_probability must be within"),
+        ({"aliases": ["pullover"]}, "aliases must map a column"),
+        ({"aliases": {"type": ["pullover"]}}, "aliases of column 'type' must map a value"),
+        ({"aliases": {"type": {"Sweaters": "pullover"}}}, r"aliases of type='Sweaters' must be a non-empty list"),
+        ({"aliases": {"type": {"Sweaters": []}}}, r"aliases of type='Sweaters' must be a non-empty list"),
+        ({"aliases": {"type": {"Sweaters": ["pullover", " "]}}}, r"aliases of type='Sweaters' must be a non-empty"),
+    ],
+)
+def test_bad_aliases_are_named(change, message):
+    with pytest.raises(TrainConfigError, match=message):
+        TrainConfig.from_dict({"data": [{"path": "a.csv", **change}], "output": "o", "model": "m"})

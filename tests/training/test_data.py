@@ -2,15 +2,20 @@ import base64
 import csv
 import json
 import random
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fashionclip.sample import sample_catalog
 from fashionclip.training.config import DataSource, TrainConfigError
 from fashionclip.training.data import (
+    Caption,
     CaptionSampler,
     Example,
+    batch_positives,
     batches,
     epoch_order,
     read_source,
@@ -134,6 +139,82 @@ def test_list_columns_take_a_random_subset_joined_in_english():
     assert singles <= drawn
     assert any(" and " in d for d in drawn)
     assert all(d.count(" and ") <= 1 and "," not in d for d in drawn)  # at most 2 items
+
+
+def test_aliases_name_a_value_another_way_and_keep_its_facts():
+    source = DataSource(
+        "x.csv",
+        caption_columns=[],
+        templates=["a photo of a {type}"],
+        aliases={"type": {"Sweaters": ["pullover", "jumper"]}},
+        alias_probability=0.5,
+    )
+    sampler = CaptionSampler([source])
+    example = Example("1", "x.jpg", (), {"type": "Sweaters"})
+    drawn = [sampler.draw(example, random.Random(s)) for s in range(200)]
+    texts = Counter(c.text for c in drawn)
+    assert set(texts) == {"a photo of a Sweaters", "a photo of a pullover", "a photo of a jumper"}
+    assert 70 < texts["a photo of a Sweaters"] < 130  # about half keep the catalogue's own label
+    assert {c.facts for c in drawn} == {(("type", "Sweaters"),)}
+    assert sampler.fill("a photo of a {type}", example) == "a photo of a Sweaters"  # no rng: no alias
+    never = CaptionSampler([replace(source, alias_probability=0.0)])
+    assert {never.sample(example, random.Random(s)) for s in range(50)} == {"a photo of a Sweaters"}
+
+
+def test_facts_of_a_caption_and_whether_an_item_holds_them():
+    source = DataSource(
+        "x.csv",
+        caption_columns=["title"],
+        templates=["a {colour} {type} with {tags}"],
+        list_columns={"tags": " "},
+        colour_columns=["colour"],
+        template_probability=1.0,
+    )
+    sampler = CaptionSampler([source])
+    blue_tee = Example("1", "1.jpg", ("Nike Tee",), {"colour": "Blue", "type": "Tshirts", "tags": "logo stripes"})
+    caption = sampler.draw(blue_tee, random.Random(3))
+    assert caption.facts[:2] == (("colour", "Blue"), ("type", "Tshirts"))
+    assert {f for f in caption.facts[2:]} <= {("tags", "logo"), ("tags", "stripes")}
+    other_blue_tee = Example("2", "2.jpg", (), {"colour": "Blue", "type": "Tshirts", "tags": "stripes logo pocket"})
+    red_tee = Example("3", "3.jpg", (), {"colour": "Red", "type": "Tshirts", "tags": "logo stripes"})
+    facts = (("colour", "Blue"), ("type", "Tshirts"), ("tags", "logo"))
+    assert sampler.holds(other_blue_tee, facts)
+    assert not sampler.holds(red_tee, facts)
+    assert not sampler.holds(other_blue_tee, facts, colour_removed=True)  # a grey image shows no blue
+    assert sampler.holds(other_blue_tee, (("type", "Tshirts"),), colour_removed=True)
+    assert not sampler.holds(other_blue_tee, (("tags", "log"),))  # whole list items, not substrings
+    free = CaptionSampler([replace(source, template_probability=0.0)]).draw(blue_tee, random.Random(0))
+    assert free == Caption("Nike Tee", None)
+
+
+def test_batch_positives_join_own_items_equal_captions_and_true_facts():
+    source = DataSource("x.csv", caption_columns=["title"], templates=["a {colour} {type}"], colour_columns=["colour"])
+    sampler = CaptionSampler([source])
+    examples = [
+        Example("0", "0.jpg", ("Nike Tee",), {"colour": "Blue", "type": "Tshirts"}),
+        Example("1", "1.jpg", ("Puma Tee",), {"colour": "Blue", "type": "Tshirts"}),
+        Example("2", "2.jpg", ("Red Dress",), {"colour": "Red", "type": "Dresses"}),
+    ]
+    captions = [
+        Caption("a Blue Tshirts", (("colour", "Blue"), ("type", "Tshirts"))),
+        Caption("Puma Tee"),
+        Caption("red dress"),
+        Caption("Red Dress"),  # the same text as caption 2, case aside
+    ]
+    items = [0, 1, 2, 2]  # item 2 drawn twice
+    expected = np.array(
+        [
+            [1, 0, 0, 0],
+            [1, 1, 0, 0],  # the Puma tee is blue too: "a Blue Tshirts" is true of it
+            [0, 0, 1, 1],
+            [0, 0, 1, 1],
+        ],
+        dtype=bool,
+    )
+    assert np.array_equal(batch_positives(sampler, examples, captions, items, [False] * 4), expected)
+    # once item 1 is greyscale, the colour fact no longer holds for it
+    grey = batch_positives(sampler, examples, captions, items, [False, True, False, False])
+    assert not grey[1, 0] and grey[1, 1]
 
 
 def test_items_without_any_caption_are_left_out(tmp_path, rows, caplog):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fashionclip.training.losses import clip_loss, positives_from_keys, siglip_loss
+from fashionclip.training.losses import clip_loss, siglip_loss
 
 
 def _embeddings(n: int = 6, d: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,10 +56,3 @@ def test_siglip_loss_matches_a_naive_pairwise_sum():
             label = 1.0 if i == j else -1.0
             expected += -math.log(1 / (1 + math.exp(-label * z)))
     assert siglip_loss(image, text, scale, bias).item() == pytest.approx(expected / 4, rel=1e-5)
-
-
-def test_positives_join_equal_captions_and_repeated_images():
-    captions = torch.tensor([5, 5, 7, 8])
-    images = torch.tensor([0, 1, 2, 2])
-    expected = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=torch.bool)
-    assert torch.equal(positives_from_keys(captions, images), expected)

@@ -15,7 +15,15 @@ from fashionclip.sample import sample_catalog
 from fashionclip.training import DataSource, TrainConfig, TrainConfigError, train
 from fashionclip.training.trainer import CHECKPOINT, METRICS, Trainer
 
-TINY = {"image_size": 32, "vision_width": 64, "vision_layers": 2, "text_width": 64, "text_layers": 2, "embed_dim": 32}
+TINY = {
+    "image_size": 32,
+    "vision_width": 64,
+    "vision_layers": 2,
+    "text_width": 64,
+    "text_layers": 2,
+    "embed_dim": 32,
+    "activation": "gelu",  # as the fashion-clip-mini recipe; fine-tuning tests keep CLIP's quick_gelu
+}
 
 
 def _config(output: Path, **changes) -> TrainConfig:
@@ -240,7 +248,40 @@ def test_bad_architecture_and_too_little_data(tmp_path):
         train(_config(tmp_path / "a", architecture={"depth": 3}), progress=False)
     with pytest.raises(TrainConfigError, match="not a multiple of patch_size"):
         train(_config(tmp_path / "b", architecture={**TINY, "image_size": 30}), progress=False)
+    with pytest.raises(TrainConfigError, match="activation must be 'quick_gelu' or 'gelu', got 'relu'"):
+        train(_config(tmp_path / "b", architecture={**TINY, "activation": "relu"}), progress=False)
     with pytest.raises(TrainConfigError, match="lower batch_size"):
         train(_config(tmp_path / "c", batch_size=512), progress=False)
     with pytest.raises(TrainConfigError, match="leaves nothing to train"):
         train(_config(tmp_path / "d", freeze=["vision", "text"]), progress=False)
+
+
+def test_training_with_mask_regions_beside_whole_images(tmp_path):
+    from PIL import Image
+
+    root, rows = sample_catalog()
+    (tmp_path / "masks").mkdir()
+    (tmp_path / "labels.csv").write_text("index,label\n0,null\n1,upper part\n2,lower part\n")
+    for row in rows:
+        mask = np.zeros((80, 60), np.uint8)
+        mask[5:40], mask[40:75] = 1, 2
+        Image.fromarray(mask).save(tmp_path / "masks" / f"{row['id']}.png")
+    regions = DataSource(
+        str(root / "catalog.csv"),
+        caption_columns=[],
+        templates=["the {label} of a {articleType}"],
+        mask_template=str(tmp_path / "masks" / "{id}.png"),
+        mask_labels=str(tmp_path / "labels.csv"),
+        ignore_labels=["null"],
+        split_group="catalogue",
+    )
+    config = _config(tmp_path / "run", epochs=1)
+    config.data[0].split_group = "catalogue"
+    config.data.append(regions)
+    trainer = Trainer(config, progress=False)
+    result = trainer.train()
+    assert result.steps > 0 and result.skipped_images == 0
+    regions_seen = [trainer.examples[i] for i in trainer.val_idx if trainer.examples[i].box is not None]
+    assert regions_seen and result.validation["val_items"] == len(trainer.val_idx)
+    whole_val = {trainer.examples[i].id for i in trainer.val_idx if trainer.examples[i].box is None}
+    assert {e.id.split("#")[0] for e in regions_seen} <= whole_val  # a held-out product's regions are held out

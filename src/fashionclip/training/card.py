@@ -26,6 +26,7 @@ def write_model_card(
     sources = "\n".join(
         f"- `{s.path}` ({s.format}; captions: {', '.join(s.caption_columns) or '-'}"
         f"{'; templates: ' + '; '.join(repr(t) for t in s.templates) if s.templates else ''}"
+        f"{'; aliases for ' + ', '.join(s.aliases) if s.aliases else ''}"
         f"{f'; repeated x{s.repeat}' if s.repeat > 1 else ''})"
         for s in config.data
     )
@@ -43,7 +44,7 @@ pipeline_tag: zero-shot-image-classification
 # {name}
 
 A CLIP model trained with `fashionclip train` (fashionclip {__version__}), starting from **{start}**.
-It loads with `fashionclip.load_model("{config.model_name or output}")` and with
+It loads with `fashionclip.load_model("{output}")` and with
 `transformers.CLIPModel.from_pretrained`.
 
 ## Data

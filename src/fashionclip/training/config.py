@@ -36,6 +36,21 @@ class DataSource:
     field are skipped). A column in ``list_columns`` holds several values
     separated by the given string; a template fills it with a random
     non-empty subset of at most ``max_list_items`` values.
+
+    ``aliases`` maps a column to other names of its values
+    (``{"articleType": {"Sweaters": ["pullover", "jumper"]}}``); a template
+    names a value by one of its aliases with probability ``alias_probability``.
+    A filled template counts as a match for every item in the batch whose
+    attributes make it true, not only for its own item.
+
+    With ``mask_template`` (a label-index image per row, such as
+    ``"masks/{photo}.png"``, with ``mask_labels`` an ``index,label`` CSV), each
+    row yields one close-up per labelled region instead of the whole image,
+    with the region's label in the ``{label}`` field; labels in
+    ``ignore_labels`` and regions under ``min_region_fraction`` of the image
+    are skipped. Sources with the same ``split_group`` share one train /
+    validation split of their ids, so the regions of a held-out photo stay
+    held out.
     """
 
     path: str
@@ -51,6 +66,14 @@ class DataSource:
     max_list_items: int = 3
     # captions that stay true when an augmentation removes colour avoid these columns
     colour_columns: list[str] = field(default_factory=list)
+    aliases: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    alias_probability: float = 0.5
+    mask_template: str | None = None
+    mask_labels: str | None = None
+    ignore_labels: list[str] = field(default_factory=list)
+    min_region_fraction: float = 0.01
+    region_margin: float = 0.1
+    split_group: str | None = None
     captions_file: str | None = None
     repeat: int = 1
     limit: int | None = None
@@ -191,7 +214,44 @@ class TrainConfig:
                 raise TrainConfigError(f"data source {source.path!r}: val_fraction must be within (0, 1)")
             if not 0 <= source.template_probability <= 1:
                 raise TrainConfigError(f"data source {source.path!r}: template_probability must be within [0, 1]")
+            if not 0 <= source.alias_probability <= 1:
+                raise TrainConfigError(f"data source {source.path!r}: alias_probability must be within [0, 1]")
+            _check_aliases(source)
+            if source.mask_template and not source.mask_labels:
+                raise TrainConfigError(
+                    f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)"
+                )
+            if not 0 <= source.min_region_fraction < 1 or not 0 <= source.region_margin <= 1:
+                raise TrainConfigError(
+                    f"data source {source.path!r}: min_region_fraction must be within [0, 1) "
+                    "and region_margin within [0, 1]"
+                )
+        groups: dict[str, set[float]] = {}
+        for source in self.data:
+            if source.split_group is not None:
+                fraction = self.val_fraction if source.val_fraction is None else source.val_fraction
+                groups.setdefault(source.split_group, set()).add(fraction)
+        for group, fractions in groups.items():
+            if len(fractions) > 1:
+                raise TrainConfigError(
+                    f"sources of split_group {group!r} have different val_fraction {sorted(fractions)}; "
+                    "one split needs one fraction"
+                )
         self.augment.validate()
+
+
+def _check_aliases(source: DataSource) -> None:
+    where = f"data source {source.path!r}: aliases"
+    if not isinstance(source.aliases, dict):
+        raise TrainConfigError(f"{where} must map a column to {{value: [alias, ...]}}")
+    for column, table in source.aliases.items():
+        if not isinstance(table, dict):
+            raise TrainConfigError(f"{where} of column {column!r} must map a value to a list of aliases")
+        for value, names in table.items():
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+                raise TrainConfigError(
+                    f"{where} of {column}={value!r} must be a non-empty list of non-empty strings, got {names!r}"
+                )
 
 
 def recipe_path(name: str) -> Path:

@@ -21,12 +21,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fashionclip._extras import require
 from fashionclip.io import list_image_files
 from fashionclip.training.config import DataSource, TrainConfigError
+from fashionclip.training.regions import Box, mask_regions, read_label_names
 
 logger = logging.getLogger(__name__)
 
+# the template field that names a mask region's label
+REGION_FIELD = "label"
 _FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".tsv": "tsv"}
 
 
@@ -39,6 +44,8 @@ class Example:
     captions: tuple[str, ...]
     attributes: dict[str, str] = field(default_factory=dict)
     source: int = 0
+    box: Box | None = None  # a region of the image (fractions of its size), from a mask
+    split_key: str = ""  # what the train / validation split hashes; default "<source>:<id>"
 
 
 def source_format(source: DataSource) -> str:
@@ -127,6 +134,9 @@ def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path
             "set image_column or image_template"
         )
     needed = set(source.caption_columns) | {f for t in source.templates for f in _template_fields(t)}
+    if source.mask_template:
+        needed = (needed - {REGION_FIELD}) | set(_template_fields(source.mask_template))
+        names = read_label_names(_under(root, source.mask_labels))
     if source.image_template:
         needed |= set(_template_fields(source.image_template))
     if source.id_column:
@@ -153,8 +163,31 @@ def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path
         if "://" not in image:
             image = str(root / image)
         captions = tuple(c for c in (attributes[col] for col in source.caption_columns) if c)
-        examples.append(Example(item_id, image, captions, attributes, index))
+        if not source.mask_template:
+            key = f"{source.split_group}:{item_id}" if source.split_group else ""
+            examples.append(Example(item_id, image, captions, attributes, index, split_key=key))
+            continue
+        mask = _under(root, source.mask_template.format(**attributes))
+        try:
+            regions = mask_regions(
+                mask,
+                names,
+                ignore=source.ignore_labels,
+                min_fraction=source.min_region_fraction,
+                margin=source.region_margin,
+            )
+        except TrainConfigError as exc:
+            raise TrainConfigError(f"{where}, row {number} (id {item_id!r}): {exc}") from None
+        key = f"{source.split_group or index}:{item_id}"  # every region of a photo on the photo's side
+        for label, box in regions:
+            region_attributes = {**attributes, REGION_FIELD: label}
+            examples.append(Example(f"{item_id}#{label}", image, captions, region_attributes, index, box, key))
     return examples
+
+
+def _under(root: Path, path: str | None) -> Path:
+    resolved = Path(str(path)).expanduser()
+    return resolved if resolved.is_absolute() else root / resolved
 
 
 def _read_easynlp_tsv(path: Path, source: DataSource, index: int) -> list[Example]:
@@ -218,6 +251,7 @@ def split_by_id(
     """Deterministic train / validation indices from a hash of each id.
 
     ``per_source[i]``, when given, overrides ``val_fraction`` for source ``i``.
+    Items with the same ``split_key`` (the regions of one photo) fall on the same side.
     An item keeps its side of the split when the catalogue grows or is reordered.
     """
     train, val = [], []
@@ -225,7 +259,8 @@ def split_by_id(
         fraction = val_fraction
         if example.source < len(per_source) and per_source[example.source] is not None:
             fraction = float(per_source[example.source])  # type: ignore[arg-type]
-        digest = hashlib.sha1(f"{salt}{example.source}:{example.id}".encode()).digest()
+        key = example.split_key or f"{example.source}:{example.id}"
+        digest = hashlib.sha1(f"{salt}{key}".encode()).digest()
         bucket = int.from_bytes(digest[:8], "big") / 2**64
         (val if bucket < fraction else train).append(i)
     return train, val
@@ -236,6 +271,19 @@ def rng_for(seed: int, epoch: int, index: int, stream: str = "") -> random.Rando
     worker, batch position or resume point."""
     digest = hashlib.blake2b(f"{seed}:{epoch}:{index}:{stream}".encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(digest, "big"))
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A drawn caption and the attribute facts it states.
+
+    ``facts`` holds ``(column, value)`` pairs for a filled template (a list
+    column gives one pair per named item); it is ``None`` for free text, which
+    is known to be true of its own item only.
+    """
+
+    text: str
+    facts: tuple[tuple[str, str], ...] | None = None
 
 
 class CaptionSampler:
@@ -257,27 +305,63 @@ class CaptionSampler:
         free = [] if colour_free and colour else list(example.captions)
         return free, templates
 
-    def sample(self, example: Example, rng: random.Random, *, colour_free: bool = False) -> str:
+    def draw(self, example: Example, rng: random.Random, *, colour_free: bool = False) -> Caption:
+        """A random caption of ``example``, with the facts it states."""
         source = self.sources[example.source]
         free, templates = self.candidates(example, colour_free=colour_free)
         if not free and not templates and colour_free:
             free, templates = self.candidates(example)
         if templates and (not free or rng.random() < source.template_probability):
-            return self.fill(rng.choice(templates), example, rng)
+            return self._fill(rng.choice(templates), example, rng)
         if free:
-            return rng.choice(free)
+            return Caption(rng.choice(free))
         raise TrainConfigError(f"item {example.id!r} has no caption and no template it can fill")
 
+    def sample(self, example: Example, rng: random.Random, *, colour_free: bool = False) -> str:
+        """The text of :meth:`draw`."""
+        return self.draw(example, rng, colour_free=colour_free).text
+
     def fill(self, template: str, example: Example, rng: random.Random | None = None) -> str:
+        """``template`` filled from ``example``; without ``rng``, every list item and no alias."""
+        return self._fill(template, example, rng).text
+
+    def _fill(self, template: str, example: Example, rng: random.Random | None) -> Caption:
         source = self.sources[example.source]
         values = dict(example.attributes)
-        for column, separator in source.list_columns.items():
-            items = [v for v in values.get(column, "").split(separator or None) if v]
-            if items and rng is not None:
-                k = rng.randint(1, min(source.max_list_items, len(items)))
-                items = rng.sample(items, k)
-            values[column] = _join(items)
-        return " ".join(template.format(**values).split())
+        facts: list[tuple[str, str]] = []
+        for column in dict.fromkeys(_template_fields(template)):
+            if column in source.list_columns:
+                items = [v for v in values.get(column, "").split(source.list_columns[column] or None) if v]
+                if items and rng is not None:
+                    items = rng.sample(items, rng.randint(1, min(source.max_list_items, len(items))))
+                facts.extend((column, item) for item in items)
+                values[column] = _join([self._alias(source, column, item, rng) for item in items])
+            else:
+                facts.append((column, values[column]))
+                values[column] = self._alias(source, column, values[column], rng)
+        return Caption(" ".join(template.format(**values).split()), tuple(facts))
+
+    @staticmethod
+    def _alias(source: DataSource, column: str, value: str, rng: random.Random | None) -> str:
+        # another common name for the same value teaches words the catalogue's own labels lack
+        choices = source.aliases.get(column, {}).get(value)
+        if choices and rng is not None and rng.random() < source.alias_probability:
+            return rng.choice(choices)
+        return value
+
+    def holds(self, example: Example, facts: Sequence[tuple[str, str]], *, colour_removed: bool = False) -> bool:
+        """Whether every fact is true of ``example`` (colour facts are false once its colour is removed)."""
+        source = self.sources[example.source]
+        for column, value in facts:
+            if colour_removed and column in source.colour_columns:
+                return False
+            have = example.attributes.get(column, "")
+            if column in source.list_columns:
+                if value not in have.split(source.list_columns[column] or None):
+                    return False
+            elif have != value:
+                return False
+        return True
 
     def reference(self, example: Example) -> str:
         """The fixed caption used for validation: the first free text, else the first template."""
@@ -287,6 +371,33 @@ class CaptionSampler:
         if templates:
             return self.fill(templates[0], example)
         raise TrainConfigError(f"item {example.id!r} has no caption and no template it can fill")
+
+
+def batch_positives(
+    sampler: CaptionSampler,
+    examples: Sequence[Example],
+    captions: Sequence[Caption],
+    items: Sequence[int],
+    colour_removed: Sequence[bool],
+) -> np.ndarray:
+    """(B, B) bool: image i (``examples[items[i]]``) matches caption j when it is j's own item,
+    j's text is i's caption too (case aside), or i's attributes make every fact j states true."""
+    texts = np.array([c.text.lower() for c in captions], dtype=object)
+    ids = np.asarray(items)
+    positives = (texts[:, None] == texts[None, :]) | (ids[:, None] == ids[None, :])
+    columns: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+    for j, caption in enumerate(captions):
+        if not caption.facts:
+            continue
+        if caption.facts not in columns:  # template captions repeat within a batch
+            columns[caption.facts] = np.array(
+                [
+                    sampler.holds(examples[i], caption.facts, colour_removed=removed)
+                    for i, removed in zip(items, colour_removed, strict=True)
+                ]
+            )
+        positives[:, j] |= columns[caption.facts]
+    return positives
 
 
 def _join(items: list[str]) -> str:

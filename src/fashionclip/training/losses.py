@@ -1,23 +1,17 @@
 """Contrastive losses over a batch of L2-normalised image and text embeddings.
 
 Both take a boolean ``positives`` matrix instead of assuming the diagonal:
-attribute-template captions repeat within a batch ("a photo of a Tshirts"),
-and treating two identical captions as negatives of each other would push
-apart exactly the items that should match. With unique captions the matrix is
-the identity and the losses are the textbook ones.
+an attribute-template caption ("a photo of a Tshirts") is true of every
+T-shirt in the batch, and treating those pairs as negatives would push apart
+exactly the items that should match (``training.data.batch_positives`` builds
+the matrix). With unique captions the matrix is the identity and the losses
+are the textbook ones.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-
-def positives_from_keys(caption_keys: torch.Tensor, image_keys: torch.Tensor) -> torch.Tensor:
-    """(B, B) matrix: image i matches text j when the captions are equal or the images are the same item."""
-    same_caption = caption_keys[:, None] == caption_keys[None, :]
-    same_image = image_keys[:, None] == image_keys[None, :]
-    return same_caption | same_image
 
 
 def clip_loss(

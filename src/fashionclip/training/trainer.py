@@ -8,7 +8,6 @@ resumed therefore replays the same batches from where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -31,13 +30,14 @@ from fashionclip.training.config import TrainConfig, TrainConfigError
 from fashionclip.training.data import (
     CaptionSampler,
     Example,
+    batch_positives,
     batches,
     epoch_order,
     read_sources,
     rng_for,
     split_by_id,
 )
-from fashionclip.training.losses import clip_loss, positives_from_keys, siglip_loss
+from fashionclip.training.losses import clip_loss, siglip_loss
 from fashionclip.training.model import (
     TrainableModel,
     build_from_architecture,
@@ -47,6 +47,7 @@ from fashionclip.training.model import (
     save_hf,
     text_features,
 )
+from fashionclip.training.regions import crop_box
 from fashionclip.training.validate import embed_pixels, embed_texts, retrieval_metrics, zero_shot_predictions
 
 logger = logging.getLogger(__name__)
@@ -70,23 +71,22 @@ class TrainResult:
     skipped_images: int = 0
 
 
-def _caption_key(caption: str) -> int:
-    return int.from_bytes(hashlib.blake2b(caption.lower().encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def _load_for_training(item: str | bytes, size: int) -> Any:
-    """Decode an image; large JPEGs are decoded at a reduced DCT scale that still
-    covers twice the model's input size (augmentation does not need every pixel)."""
+def _load_for_training(example: Example, size: int) -> Any:
+    """Decode an example's image (and crop its region); large JPEGs are decoded at a reduced
+    DCT scale that still covers twice the model's input size over the region."""
     from PIL import Image
 
+    item, box = example.image, example.box
+    image: Any = item
     if isinstance(item, str) and "://" not in item and item.lower().endswith((".jpg", ".jpeg")):
+        need = 2 * size / (min(box[2] - box[0], box[3] - box[1]) if box else 1.0)
         try:
             image = Image.open(item)
-            image.draft("RGB", (2 * size, 2 * size))
+            image.draft("RGB", (math.ceil(need), math.ceil(need)))
         except Exception:  # unreadable: load_image names the problem
-            return load_image(item)
-        return load_image(image)
-    return load_image(item)
+            image = item
+    image = load_image(image)
+    return crop_box(image, box) if box else image
 
 
 class _EpochBatches(torch.utils.data.Dataset):
@@ -112,27 +112,28 @@ class _EpochBatches(torch.utils.data.Dataset):
         return len(self.batch_list)
 
     def __getitem__(self, b: int) -> dict[str, Any]:
-        arrays, captions, image_keys, failed = [], [], [], []
+        arrays, captions, items, colour_removed, failed = [], [], [], [], []
         for position_in_batch, index in enumerate(self.batch_list[b]):
             position = (self.offset + b) * self.config.batch_size + position_in_batch
             rng = rng_for(self.config.seed, self.epoch, position)
             example = self.examples[index]
             try:
-                image = _load_for_training(example.image, self.preprocess.resize)
+                image = _load_for_training(example, self.preprocess.resize)
             except ImageLoadError as exc:
                 failed.append(f"{example.id}: {exc.reason}")
                 continue
-            image, colour_removed = augment(image, self.config.augment, self.preprocess, rng)
+            image, removed = augment(image, self.config.augment, self.preprocess, rng)
             arrays.append(self.pixels.pixels(image))
-            captions.append(self.sampler.sample(example, rng, colour_free=colour_removed))
-            image_keys.append(index)
-        tokens = self.tokenizer(captions)
+            captions.append(self.sampler.draw(example, rng, colour_free=removed))
+            items.append(index)
+            colour_removed.append(removed)
+        tokens = self.tokenizer([c.text for c in captions])
+        positives = batch_positives(self.sampler, self.examples, captions, items, colour_removed)
         return {
             "pixels": torch.from_numpy(np.stack(arrays)),
             "input_ids": torch.from_numpy(tokens.input_ids),
             "attention_mask": torch.from_numpy(tokens.attention_mask),
-            "caption_keys": torch.tensor([_caption_key(c) for c in captions]),
-            "image_keys": torch.tensor(image_keys),
+            "positives": torch.from_numpy(positives),
             "failed": failed,
         }
 
@@ -350,7 +351,7 @@ class Trainer:
             image = image_features(model, pixels)
             text = text_features(model, ids, mask)
         image, text = image.float(), text.float()
-        positives = positives_from_keys(batch["caption_keys"], batch["image_keys"]).to(self.device)
+        positives = batch["positives"].to(self.device)
         if c.loss == "siglip":
             return siglip_loss(image, text, model.logit_scale, self.logit_bias, positives)
         return clip_loss(image, text, model.logit_scale, positives)
@@ -403,10 +404,13 @@ class Trainer:
         preprocessor = ImagePreprocessor(self.trainable.preprocess)
         arrays, kept = [], []
         for i in candidates:
+            example = self.examples[i]
             try:
-                arrays.append(preprocessor(self.examples[i].image))
+                # full decode, as the encoder sees a photo; a region is cropped from it first
+                image = crop_box(load_image(example.image), example.box) if example.box else example.image
+                arrays.append(preprocessor(image))
             except ImageLoadError as exc:
-                logger.warning("validation: skipping unreadable image %s: %s", self.examples[i].id, exc.reason)
+                logger.warning("validation: skipping unreadable image %s: %s", example.id, exc.reason)
                 continue
             kept.append(i)
         if not arrays:
