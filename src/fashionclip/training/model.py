@@ -28,7 +28,7 @@ ARCHITECTURE_DEFAULTS: dict[str, Any] = {
     "head_width": 64,
     "mlp_ratio": 4,
     "resize_mode": "squash",
-    # CLIP's own quick_gelu, or the exact gelu: one fused kernel, ~18% faster training steps on a CPU
+    # CLIP's own quick_gelu, or gelu: one fused kernel, ~18% faster image-tower training steps on a CPU
     "activation": "quick_gelu",
 }
 
