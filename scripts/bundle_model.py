@@ -44,7 +44,8 @@ def main() -> None:
     for name in FILES:
         if name in PORTABLE:
             text = (args.run / name).read_text(encoding="utf-8")
-            text = re.sub(r'load_model\("[^"]*"\)', f'load_model("{args.name}")', text).replace(data_root, "{data_root}")
+            text = re.sub(r'load_model\("[^"]*"\)', f'load_model("{args.name}")', text)
+            text = text.replace(data_root, "{data_root}")
             (target / name).write_text(text, encoding="utf-8")
         else:
             shutil.copyfile(args.run / name, target / name)
