@@ -126,18 +126,21 @@ def test_bad_masks_and_label_files_are_named(tmp_path):
         read_source(_regions_source(path))
     with pytest.raises(TrainConfigError, match="mask labels file .* does not exist"):
         read_source(_regions_source(path, mask_labels="nope.csv"))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,name\n0,null\n")
-    with pytest.raises(TrainConfigError, match="needs 'index' and 'label' columns"):
-        read_label_names(bad)
-    bad.write_text("index,label\nzero,null\n")
-    with pytest.raises(TrainConfigError, match="index 'zero' is not an integer"):
-        read_label_names(bad)
-    bad.write_text("index,label\n0,\n")
-    with pytest.raises(TrainConfigError, match="empty label for index 0"):
-        read_label_names(bad)
-    bad.write_text("index,label\n")
-    with pytest.raises(TrainConfigError, match="has no labels"):
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id,name\n0,null\n", "needs 'index' and 'label' columns"),
+        ("index,label\nzero,null\n", "index 'zero' is not an integer"),
+        ("index,label\n0,\n", "empty label for index 0"),
+        ("index,label\n", "has no labels"),
+    ],
+)
+def test_bad_label_files_are_named(tmp_path, text, message):
+    bad = tmp_path / "labels.csv"
+    bad.write_text(text)
+    with pytest.raises(TrainConfigError, match=message):
         read_label_names(bad)
 
 
