@@ -10,7 +10,7 @@ from PIL import Image
 from fashionclip.training.config import DataSource, TrainConfig, TrainConfigError
 from fashionclip.training.data import CaptionSampler, read_source, split_by_id
 from fashionclip.training.regions import crop_box, mask_regions, read_label_names
-from fashionclip.training.trainer import _load_for_training
+from fashionclip.training.trainer import _load_example
 
 LABELS = {0: "null", 1: "coat", 2: "skin", 3: "shoes"}
 
@@ -66,7 +66,7 @@ def test_each_labelled_region_becomes_a_captioned_close_up(tmp_path):
     assert CaptionSampler([_regions_source(tmp_path / "tags.csv")]).fill("a photo of a {label}", coat) == (
         "a photo of a coat"
     )
-    crop = _load_for_training(coat, 48)
+    crop = _load_example(coat, 48)
     assert crop.size == (60, 60)  # the coat's box of the 80x120 photo
     assert np.abs(np.asarray(crop, dtype=int) - (150, 30, 30)).mean() < 10
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import hashlib
 import json
 import logging
@@ -119,8 +120,10 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _template_fields(template: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+@functools.lru_cache(maxsize=1024)
+def _template_fields(template: str) -> tuple[str, ...]:
+    # cached: every caption drawn in a DataLoader worker fills a template
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path, index: int) -> list[Example]:

@@ -71,15 +71,16 @@ class TrainResult:
     skipped_images: int = 0
 
 
-def _load_for_training(example: Example, size: int) -> Any:
-    """Decode an example's image (and crop its region); large JPEGs are decoded at a reduced
-    DCT scale that still covers twice the model's input size over the region."""
+def _load_example(example: Example, draft_size: int | None = None) -> Any:
+    """Decode an example's image and crop its region. With ``draft_size``, large JPEGs are decoded
+    at a reduced DCT scale that still covers twice that size over the region (augmentation
+    does not need every pixel); without it, fully, as the encoder sees a photo."""
     from PIL import Image
 
     item, box = example.image, example.box
     image: Any = item
-    if isinstance(item, str) and "://" not in item and item.lower().endswith((".jpg", ".jpeg")):
-        need = 2 * size / (min(box[2] - box[0], box[3] - box[1]) if box else 1.0)
+    if draft_size and isinstance(item, str) and "://" not in item and item.lower().endswith((".jpg", ".jpeg")):
+        need = 2 * draft_size / (min(box[2] - box[0], box[3] - box[1]) if box else 1.0)
         try:
             image = Image.open(item)
             image.draft("RGB", (math.ceil(need), math.ceil(need)))
@@ -118,7 +119,7 @@ class _EpochBatches(torch.utils.data.Dataset):
             rng = rng_for(self.config.seed, self.epoch, position)
             example = self.examples[index]
             try:
-                image = _load_for_training(example, self.preprocess.resize)
+                image = _load_example(example, self.preprocess.resize)
             except ImageLoadError as exc:
                 failed.append(f"{example.id}: {exc.reason}")
                 continue
@@ -406,9 +407,7 @@ class Trainer:
         for i in candidates:
             example = self.examples[i]
             try:
-                # full decode, as the encoder sees a photo; a region is cropped from it first
-                image = crop_box(load_image(example.image), example.box) if example.box else example.image
-                arrays.append(preprocessor(image))
+                arrays.append(preprocessor(_load_example(example)))
             except ImageLoadError as exc:
                 logger.warning("validation: skipping unreadable image %s: %s", example.id, exc.reason)
                 continue
