@@ -51,3 +51,19 @@ class ImageTooLargeError(ImageLoadError):
 
 class MissingExtraError(FashionClipError, ImportError):
     """An optional feature's dependencies are not installed."""
+
+
+class CatalogError(FashionClipError, ValueError):
+    """A catalogue file cannot be read as asked (missing, unknown format, a named column absent)."""
+
+
+class StoreError(FashionClipError, ValueError):
+    """A vector store cannot do what was asked (a filter on an unknown column, a bad query)."""
+
+
+class ModelMismatchError(StoreError):
+    """An index holds vectors of another model (or dimension) than the one asked to add or query."""
+
+
+class QueryError(FashionClipError, ValueError):
+    """A search request is malformed (no query at all, a weight out of range, an unknown product id)."""

@@ -49,3 +49,88 @@ def write_tiny_clip(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     ).save_pretrained(path)
     return path
+
+
+class KeywordEncoder:
+    """A stand-in encoder for logic tests of search and tagging: known words and image colours map
+    to fixed directions, so "red dress" is near a red image and results are predictable.
+
+    Text: the sum of one-hot directions of the known words it contains. Image: the direction of
+    its mean colour's nearest named colour, plus a small component from a hash of its pixels (so
+    different images differ a little, and identical images are identical). ``calls`` counts the
+    items embedded, for tests of incremental indexing.
+    """
+
+    WORDS = ("red", "blue", "green", "black", "white", "yellow", "dress", "shirt", "shoes", "bag", "jeans", "midi")
+    COLOURS = {
+        "red": (200, 30, 30),
+        "blue": (30, 30, 200),
+        "green": (30, 160, 30),
+        "black": (10, 10, 10),
+        "white": (245, 245, 245),
+        "yellow": (230, 220, 30),
+    }
+    embedding_dim = 16
+    num_workers = 1
+
+    def __init__(self, name: str = "keyword-test", delay: float = 0.0) -> None:
+        self.name = name
+        self.delay = delay
+        self.calls = 0
+
+    def encode_texts(self, texts, *, batch_size: int = 256, normalize: bool = True, show_progress=None):
+        import numpy as np
+
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        out = np.zeros((len(batch), self.embedding_dim), dtype=np.float32)
+        for row, text in enumerate(batch):
+            words = str(text).lower().replace(",", " ").split()
+            for word in words:
+                if word in self.WORDS:
+                    out[row, self.WORDS.index(word)] += 1.0
+            if not out[row].any():
+                out[row, -1] = 1.0
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        self.calls += len(batch)
+        return out[0] if single else out
+
+    def encode_images(
+        self, items, *, batch_size: int = 32, normalize: bool = True, show_progress=None, on_error: str = "raise"
+    ):
+        import hashlib
+        import time
+
+        import numpy as np
+
+        from fashionclip.encoder import EncodeResult, FailedItem
+        from fashionclip.errors import ImageLoadError
+        from fashionclip.preprocess.image import describe, load_image
+
+        single = isinstance(items, (str, bytes, Path)) or not hasattr(items, "__iter__")
+        batch = [items] if single else list(items)
+        rows, indices, failed = [], [], []
+        for index, item in enumerate(batch):
+            try:
+                image = load_image(item)
+            except ImageLoadError as exc:
+                if on_error == "raise":
+                    raise exc.at(index) from exc
+                failed.append(FailedItem(index, describe(item), exc.reason))
+                continue
+            pixels = np.asarray(image, dtype=np.float32)
+            mean = pixels.reshape(-1, 3).mean(axis=0)
+            colour = min(self.COLOURS, key=lambda c: float(np.sum((np.array(self.COLOURS[c]) - mean) ** 2)))
+            vector = np.zeros(self.embedding_dim, dtype=np.float32)
+            vector[self.WORDS.index(colour)] = 1.0
+            seed = int.from_bytes(hashlib.sha256(pixels.tobytes()).digest()[:4], "big")
+            vector[12:15] = 0.2 * np.random.default_rng(seed).standard_normal(3)
+            rows.append(vector / np.linalg.norm(vector))
+            indices.append(index)
+        if self.delay:
+            time.sleep(self.delay)
+        self.calls += len(rows)
+        embeddings = np.stack(rows) if rows else np.zeros((0, self.embedding_dim), dtype=np.float32)
+        if on_error == "skip":
+            return EncodeResult(embeddings, indices, failed)
+        return embeddings[0] if single else embeddings

@@ -32,7 +32,7 @@ def test_models_json(capsys):
     assert rows[0]["name"] == "fashion-clip" and rows[0]["preprocess"]["image_size"] == 224
 
 
-@pytest.mark.parametrize("command", [[], ["models"], ["embed"], ["train"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["models"], ["embed"], ["index"], ["search"], ["train"], ["demo"]])
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])

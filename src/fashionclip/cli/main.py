@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from fashionclip import __version__
-from fashionclip.cli import demo, embed, models, train
+from fashionclip.cli import demo, embed, index, models, search, train
 
-_COMMANDS = (models, embed, train, demo)
+_COMMANDS = (models, embed, index, search, train, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,6 +93,31 @@ def _read_url(url: str, limits: ImageLimits) -> bytes:
     return data
 
 
+def read_image_bytes(source: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> bytes:
+    """The encoded bytes of a local path, ``file://``, http(s) or fsspec URL, undecoded
+    (what a content hash is taken of). Raises ImageLoadError naming the source."""
+    text = os.fspath(source)
+    if not isinstance(text, str) or not text.strip():
+        raise ImageLoadError(repr(text), "empty path")
+    if _is_remote(text):
+        return _read_url(text, limits)
+    path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
+    name = describe(source)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise ImageTooLargeError(name, f"more than {limits.max_bytes} bytes (max_bytes)")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ImageLoadError(name, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError(name, "is a directory, not an image file") from exc
+    except PermissionError as exc:
+        raise ImageLoadError(name, "permission denied") from exc
+    except OSError as exc:
+        raise ImageLoadError(name, f"cannot read: {exc}") from exc
+
+
 def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
     """Open and fully decode an encoded image, refusing bombs before decoding."""
     try:

@@ -1,0 +1,278 @@
+"""Vector store benchmark (issue 5): build time, query latency with and without a filter,
+recall@10 against exact search, RAM and disk, at catalogue scale.
+
+Data: N unit vectors of dimension D with three metadata columns (category: 100
+values, so ``category in 10 values`` matches 10% of rows; price; gender).
+"clustered" draws them around C centres with the spread measured on real
+catalogue embeddings (``--spread-from``: k-means on the bundled model's
+embeddings of kagl images, mean cosine of an item to its centre); queries are
+data points plus a little noise, as real queries land near products.
+"uniform" draws them uniformly on the sphere: the worst case for any index.
+
+Systems, in the same run: exact numpy search (the reference), FAISS HNSW, and
+LanceDB (the project's store) with each index type and query setting listed.
+
+    python benchmarks/vector_store.py --n 1000000 --data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fashionclip.machine import cpu_name
+from fashionclip.store import IndexInfo, LanceStore, Records
+
+K = 10
+
+
+def rss_gb() -> float:
+    """Current resident memory of this process, GB."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+def measured_spread(data_root: Path, items: int, clusters: int) -> float:
+    """Mean cosine between a real embedding and its k-means centre (bundled model, kagl images)."""
+    import faiss
+
+    from fashionclip import load_model
+
+    images = sorted((data_root / "kagl" / "images").glob("*.jpg"))[:items]
+    vectors = load_model("fashion-clip-mini").encode_images([str(p) for p in images], show_progress=False)
+    kmeans = faiss.Kmeans(vectors.shape[1], clusters, niter=20, spherical=True, seed=0, verbose=False)
+    kmeans.train(vectors)
+    _, assigned = kmeans.index.search(vectors, 1)
+    centres = kmeans.centroids[assigned[:, 0]]
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return float(np.mean(np.sum(vectors * centres, axis=1)))
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def make_data(kind: str, n: int, dim: int, centres: int, cosine: float, queries: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        vectors = unit(rng.standard_normal((n, dim), dtype=np.float32))
+        query = unit(rng.standard_normal((queries, dim), dtype=np.float32))
+        return vectors, query
+    # x = centre + sigma * g / sqrt(D) has cosine ~ 1 / sqrt(1 + sigma^2) to its centre
+    sigma = float(np.sqrt(max(1.0 / cosine**2 - 1.0, 1e-6)))
+    middle = unit(rng.standard_normal((centres, dim), dtype=np.float32))
+    vectors = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        noise = rng.standard_normal((stop - start, dim), dtype=np.float32) * (sigma / np.sqrt(dim))
+        vectors[start:stop] = unit(middle[rng.integers(0, centres, stop - start)] + noise)
+    picks = vectors[rng.integers(0, n, queries)]
+    query = unit(picks + rng.standard_normal(picks.shape, dtype=np.float32) * (0.5 * sigma / np.sqrt(dim)))
+    return vectors, query
+
+
+def metadata(n: int, seed: int = 1) -> dict[str, list]:
+    rng = np.random.default_rng(seed)
+    return {
+        "category": [f"c{c:02d}" for c in rng.integers(0, 100, n)],
+        "price": rng.uniform(1, 1000, n).round(2).tolist(),
+        "gender": [("Men", "Women", "Boys", "Girls")[g] for g in rng.integers(0, 4, n)],
+    }
+
+
+FILTER = {"category": [f"c{c:02d}" for c in range(10)]}  # 10% of rows
+
+
+def exact_truth(vectors: np.ndarray, queries: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, list[float]]:
+    """Exact top-K ids per query, and the latency of each numpy search."""
+    truth, times = [], []
+    for q in queries:
+        t = time.perf_counter()
+        scores = vectors @ q
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        top = np.argpartition(-scores, K)[:K]
+        top = top[np.argsort(-scores[top])]
+        times.append(time.perf_counter() - t)
+        truth.append(top)
+    return np.array(truth), times
+
+
+def recall(found: list[list[int]], truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t.tolist())) / K for f, t in zip(found, truth, strict=True)]))
+
+
+def stats(times: list[float]) -> dict[str, float]:
+    ms = np.array(times) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+
+
+def bench_faiss(vectors, queries, truth, m: int, ef_construction: int, ef_search: list[int]) -> list[dict]:
+    import faiss
+
+    before = rss_gb()
+    t = time.perf_counter()
+    index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(vectors)
+    build = time.perf_counter() - t
+    ram = rss_gb() - before
+    rows = []
+    for ef in ef_search:
+        index.hnsw.efSearch = ef
+        times, found = [], []
+        for q in queries:
+            t = time.perf_counter()
+            _, ids = index.search(q[None], K)
+            times.append(time.perf_counter() - t)
+            found.append(ids[0].tolist())
+        rows.append(
+            {
+                "system": f"faiss HNSW{m} efSearch={ef}",
+                "build_s": build,
+                "ram_gb": ram,
+                "recall@10": recall(found, truth),
+                **stats(times),
+            }
+        )
+    del index
+    gc.collect()
+    return rows
+
+
+def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index_type: str, settings: list[dict]):
+    shutil.rmtree(path, ignore_errors=True)
+    store = LanceStore(path)
+    store.claim(IndexInfo("benchmark", vectors.shape[1]))
+    before = rss_gb()
+    t = time.perf_counter()
+    for start in range(0, len(vectors), 100_000):
+        stop = min(len(vectors), start + 100_000)
+        ids = [str(i) for i in range(start, stop)]
+        store.add(
+            Records(
+                ids,
+                vectors[start:stop],
+                [None] * len(ids),
+                [""] * len(ids),
+                [""] * len(ids),
+                {k: v[start:stop] for k, v in meta.items()},
+                ["image"] * len(ids),
+            )
+        )
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    store.build_vector_index(index_type=index_type)
+    store._table.create_scalar_index("category", index_type="BITMAP", replace=True)
+    build = time.perf_counter() - t
+    disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9
+    rows = []
+    for setting in settings:
+        store.nprobes = setting["nprobes"]
+        store.refine_factor = setting.get("refine_factor")
+        row = {
+            "system": f"lancedb {index_type} " + " ".join(f"{k}={v}" for k, v in setting.items()),
+            "load_s": load,
+            "build_s": build,
+            "disk_gb": disk,
+        }
+        for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
+            store.search(queries[0], K, where=where)  # warm the caches
+            times, found = [], []
+            for q in queries:
+                t = time.perf_counter()
+                hits = store.search(q, K, where=where)
+                times.append(time.perf_counter() - t)
+                found.append([int(h.id) for h in hits])
+            s = stats(times)
+            row[f"{label}recall@10"] = recall(found, reference)
+            row[f"{label}p50_ms"] = s["p50_ms"]
+            row[f"{label}p95_ms"] = s["p95_ms"]
+        row["ram_gb"] = rss_gb() - before
+        rows.append(row)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--centres", type=int, default=3000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--data", default="../shared/data", help="shared data, for the measured spread")
+    parser.add_argument("--spread", type=float, default=None, help="mean cosine to a centre (skips measuring)")
+    parser.add_argument("--kinds", default="clustered,uniform")
+    parser.add_argument("--systems", default="exact,faiss,lance")
+    parser.add_argument("--lance-index", default="IVF_PQ,IVF_HNSW_SQ")
+    parser.add_argument("--workdir", default=None, help="where the LanceDB tables go (default: a temp folder)")
+    parser.add_argument("--output", default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+
+    cosine = args.spread if args.spread is not None else measured_spread(Path(args.data), 5000, 50)
+    print(
+        f"CPU: {cpu_name()}, {os.cpu_count()} cores; N={args.n} D={args.dim}; spread (mean cosine to centre) "
+        f"{cosine:.3f}",
+        flush=True,
+    )
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vector-bench-"))
+    results = {"cpu": cpu_name(), "n": args.n, "dim": args.dim, "spread_cosine": cosine, "runs": {}}
+    systems = args.systems.split(",")
+    for kind in args.kinds.split(","):
+        vectors, queries = make_data(kind, args.n, args.dim, args.centres, cosine, args.queries)
+        meta = metadata(args.n)
+        mask = np.isin(np.array(meta["category"]), FILTER["category"])
+        truth, exact_times = exact_truth(vectors, queries, None)
+        truth_filtered, exact_filtered = exact_truth(vectors, queries, mask)
+        rows = [
+            {
+                "system": "exact numpy (reference)",
+                "recall@10": 1.0,
+                **stats(exact_times),
+                "filtered_p50_ms": stats(exact_filtered)["p50_ms"],
+                "ram_gb": vectors.nbytes / 1e9,
+            }
+        ]
+        if "faiss" in systems:
+            rows += bench_faiss(vectors, queries, truth, 32, 80, [32, 64, 128, 256])
+        if "lance" in systems:
+            for index_type in args.lance_index.split(","):
+                settings = (
+                    [{"nprobes": p, "refine_factor": r} for p, r in ((10, 5), (20, 10), (40, 10), (40, 20))]
+                    if "PQ" in index_type
+                    else [{"nprobes": p} for p in (5, 10, 20, 40)]
+                )
+                rows += bench_lance(
+                    workdir / f"{kind}-{index_type}",
+                    vectors,
+                    meta,
+                    queries,
+                    truth,
+                    truth_filtered,
+                    index_type,
+                    settings,
+                )
+        results["runs"][kind] = rows
+        print(f"\n## {kind} (N={args.n}, D={args.dim}, {args.queries} queries, k={K})", flush=True)
+        for row in rows:
+            print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+        del vectors
+        gc.collect()
+    results["max_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    if args.output:
+        Path(args.output).write_text(json.dumps(results, indent=2))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

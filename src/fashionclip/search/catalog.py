@@ -1,0 +1,186 @@
+"""``Catalog``: one object to index a product catalogue and search it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fashionclip.catalog.reader import CatalogData, ColumnMap, read_catalog
+from fashionclip.encoder import Encoder
+from fashionclip.errors import QueryError
+from fashionclip.preprocess.image import ImageInput
+from fashionclip.search.indexer import IndexReport, index_catalog
+from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
+from fashionclip.store.base import Hit, VectorStore
+from fashionclip.store.exact import ExactStore
+from fashionclip.store.filters import FilterSpec
+from fashionclip.store.lance import LanceStore
+
+MEMORY = ":memory:"
+
+
+class Catalog:
+    """A searchable catalogue: a vector store plus the encoder that made its vectors.
+
+    >>> catalog = Catalog.open("catalog.lance", model="fashion-clip-mini")
+    >>> catalog.index("products.csv")
+    >>> catalog.search("light red midi dress", where={"gender": "Women"}, k=5)
+    """
+
+    def __init__(self, store: VectorStore, encoder: Encoder | None = None) -> None:
+        self.store = store
+        self._encoder = encoder
+
+    @classmethod
+    def open(cls, db: str | Path = MEMORY, model: str | Encoder | None = None, **load_options: Any) -> Catalog:
+        """Open (or create) the index at ``db`` (a directory; ``":memory:"`` for the exact in-memory store).
+
+        ``model`` defaults to the model the index was built with, else the bundled ``fashion-clip-mini``.
+        """
+        store: VectorStore = ExactStore() if str(db) == MEMORY else LanceStore(db)
+        if model is not None and not isinstance(model, str):
+            return cls(store, model)  # an Encoder, or any object with its embedding methods
+        info = store.info()
+        name = model or (info.model if info else "fashion-clip-mini")
+        from fashionclip.loading import load_model
+
+        return cls(store, load_model(name, **load_options))
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            raise QueryError("this catalog has no encoder; open it with a model to embed queries")
+        return self._encoder
+
+    def __len__(self) -> int:
+        return self.store.count()
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.store!r})"
+
+    # ------------------------------------------------------------------ indexing
+    def index(
+        self,
+        source: str | Path | CatalogData,
+        columns: ColumnMap = ColumnMap(),
+        *,
+        root: str | Path | None = None,
+        batch_size: int = 256,
+        delete_missing: bool = True,
+        show_progress: bool | None = None,
+    ) -> IndexReport:
+        """Index a catalogue file or folder (see :func:`fashionclip.catalog.read_catalog`), incrementally."""
+        if isinstance(source, CatalogData):
+            data = source
+        else:
+            numeric = [name for name, kind in self.store.columns().items() if kind == "numeric"]
+            data = read_catalog(source, columns, root=root, known_numeric=numeric)
+        return index_catalog(
+            self.store,
+            self.encoder,
+            data,
+            batch_size=batch_size,
+            delete_missing=delete_missing,
+            show_progress=show_progress,
+        )
+
+    # ------------------------------------------------------------------ search
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        image: ImageInput | None = None,
+        like: str | None = None,
+        image_weight: float = 0.5,
+        where: FilterSpec = None,
+        k: int = 10,
+        offset: int = 0,
+        keyword_weight: float = 0.0,
+        diversity: float = 0.0,
+        dedupe: float | None = None,
+    ) -> list[Hit]:
+        """Products for a text, an image, a product id (``like``), or a text with an image.
+
+        - ``image_weight``: share of the image (or ``like`` product) in a composed query
+          ("like this, but in red": ``search("red", image=photo, image_weight=0.6)``).
+        - ``where``: metadata filter, applied inside the store (see :mod:`fashionclip.store.filters`).
+        - ``keyword_weight``: 0 = vectors only, 1 = BM25 keyword search on ``text`` only; in between,
+          reciprocal rank fusion of both with weights ``1 - w`` and ``w``.
+        - ``diversity``: MMR trade-off (0 = pure relevance); ``dedupe``: cosine above which a
+          lower-ranked near-duplicate is dropped (e.g. 0.98).
+        """
+        for name, value in (
+            ("image_weight", image_weight),
+            ("keyword_weight", keyword_weight),
+            ("diversity", diversity),
+        ):
+            if not 0.0 <= float(value) <= 1.0:
+                raise QueryError(f"{name} must be within [0, 1], got {value!r}")
+        if dedupe is not None and not 0.0 < float(dedupe) <= 1.0:
+            raise QueryError(f"dedupe must be within (0, 1], got {dedupe!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise QueryError(f"k must be a positive integer, got {k!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise QueryError(f"offset must be a non-negative integer, got {offset!r}")
+        if text is not None and not text.strip():
+            raise QueryError("empty text query")
+        if text is None and image is None and like is None:
+            raise QueryError("give a text, an image or a product id (like=) to search for")
+        if keyword_weight > 0 and text is None:
+            raise QueryError("keyword search needs a text query")
+
+        wanted = k + offset
+        reranked = diversity > 0 or dedupe is not None
+        pool = max(50, 4 * wanted) if reranked or 0 < keyword_weight < 1 else wanted
+        exclude = {like} if like else set()
+
+        if keyword_weight >= 1.0:
+            return self.store.keyword_search(text, k, where=where, offset=offset)  # type: ignore[arg-type]
+        vector = self._query_vector(text, image, like, image_weight)
+        # fetch one more when the query product itself may come back
+        hits = self.store.search(vector, pool + len(exclude), where=where, with_vectors=reranked)
+        hits = [h for h in hits if h.id not in exclude]
+        if keyword_weight > 0:
+            words = self.store.keyword_search(text, pool, where=where)  # type: ignore[arg-type]
+            if reranked:
+                words = self.store.get([h.id for h in words], with_vectors=True)
+            hits = fuse_rrf([hits, [h for h in words if h.id not in exclude]], [1 - keyword_weight, keyword_weight])
+        if dedupe is not None:
+            hits = collapse_duplicates(hits, dedupe)
+        if diversity > 0:
+            hits = mmr(hits, wanted, diversity)
+        return [_without_vector(h) for h in hits[offset:wanted]]
+
+    def keyword_search(self, text: str, *, where: FilterSpec = None, k: int = 10, offset: int = 0) -> list[Hit]:
+        """BM25 keyword search over titles/captions."""
+        return self.search(text, where=where, k=k, offset=offset, keyword_weight=1.0)
+
+    def _query_vector(
+        self, text: str | None, image: ImageInput | None, like: str | None, image_weight: float
+    ) -> np.ndarray:
+        visual: list[np.ndarray] = []  # the image and/or the product named by `like`, equal shares
+        if image is not None:
+            visual.append(self.encoder.encode_images(image))
+        if like is not None:
+            found = self.store.get([like], with_vectors=True)
+            if not found:
+                raise QueryError(f"no product with id {like!r} in the index")
+            visual.append(found[0].vector)  # type: ignore[arg-type]
+        parts: list[tuple[np.ndarray, float]] = []
+        if text is not None:
+            parts.append((self.encoder.encode_texts(text), 1.0 - image_weight if visual else 1.0))
+        share = (image_weight if text is not None else 1.0) / max(1, len(visual))
+        parts.extend((v, share) for v in visual)
+        vector = sum(w * v for v, w in parts)
+        norm = float(np.linalg.norm(vector))
+        if norm == 0:
+            raise QueryError("the query parts cancel out (weights of 0?); give a non-zero weight")
+        return (vector / norm).astype(np.float32)
+
+
+def _without_vector(hit: Hit) -> Hit:
+    if hit.vector is None:
+        return hit
+    return Hit(hit.id, hit.score, hit.image, hit.text, hit.metadata)

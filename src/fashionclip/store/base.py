@@ -1,0 +1,128 @@
+"""The vector store protocol that every store implements, and the records it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from fashionclip.errors import ModelMismatchError, StoreError
+from fashionclip.store.filters import FilterSpec, check_column_name
+
+Value = str | int | float | None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What made an index's vectors: the model name and the embedding dimension."""
+
+    model: str
+    dim: int
+
+
+@dataclass
+class Records:
+    """A batch of items to add: one row per id; ``vectors`` is float32 (N, D), L2-normalised."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    images: list[str | None]
+    texts: list[str]
+    hashes: list[str]
+    metadata: dict[str, list[Value]] = field(default_factory=dict)
+    vector_sources: list[str] | None = None  # "image" or "text" (an item with no image)
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != n:
+            raise StoreError(f"records: vectors of shape {self.vectors.shape} for {n} ids")
+        if self.vector_sources is None:
+            self.vector_sources = ["image" if image else "text" for image in self.images]
+        lengths = {len(self.images), len(self.texts), len(self.hashes), len(self.vector_sources)}
+        lengths |= {len(v) for v in self.metadata.values()}
+        if lengths != {n}:
+            raise StoreError(f"records: columns of unequal length for {n} ids")
+        if len(set(self.ids)) != n:
+            raise StoreError("records: duplicate ids in one batch")
+        for name in self.metadata:
+            check_column_name(name)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: id, score (higher is better), image reference, text and metadata."""
+
+    id: str
+    score: float
+    image: str | None
+    text: str
+    metadata: dict[str, Value]
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "score": self.score, "image": self.image, "text": self.text, **self.metadata}
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """What search needs from a store. Scores are inner products of normalised vectors."""
+
+    def info(self) -> IndexInfo | None:
+        """The model and dimension of the stored vectors (None while empty and unclaimed)."""
+
+    def claim(self, info: IndexInfo) -> None:
+        """Record ``info`` for an empty store; raise ModelMismatchError if it holds another model's vectors."""
+
+    def columns(self) -> dict[str, str]:
+        """Metadata columns and their kinds ("numeric" or "text")."""
+
+    def add(self, records: Records) -> None:
+        """Insert or replace (by id) a batch, atomically."""
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove items by id; returns how many were there."""
+
+    def count(self, where: FilterSpec = None) -> int:
+        """How many items (matching ``where``)."""
+
+    def hashes(self) -> dict[str, str]:
+        """id -> content hash of every stored item."""
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        """The stored items with these ids (score 1.0), in the order asked; unknown ids are left out."""
+
+    def search(
+        self, vector: np.ndarray, k: int, *, where: FilterSpec = None, offset: int = 0, with_vectors: bool = False
+    ) -> list[Hit]:
+        """The ``k`` items nearest to ``vector`` after skipping ``offset``, filter applied in the store."""
+
+    def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
+        """BM25 ranking of the items' texts for ``query``."""
+
+
+def check_claim(current: IndexInfo | None, wanted: IndexInfo, where: str) -> None:
+    """Refuse to mix models or dimensions in one index."""
+    if current is not None and current != wanted:
+        raise ModelMismatchError(
+            f"{where} holds vectors of model {current.model!r} (dim {current.dim}); "
+            f"refusing to mix in {wanted.model!r} (dim {wanted.dim}). Use another index path or rebuild it."
+        )
+
+
+def check_query(vector: np.ndarray, dim: int | None, k: int, offset: int) -> np.ndarray:
+    """A float32 (D,) query vector, or StoreError for a bad shape, k or offset."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise StoreError(f"k must be a positive integer, got {k!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise StoreError(f"offset must be a non-negative integer, got {offset!r}")
+    query = np.asarray(vector, dtype=np.float32)
+    if query.ndim != 1 or (dim is not None and query.shape[0] != dim):
+        raise StoreError(f"query vector of shape {query.shape}; the index holds {dim}-dimensional vectors")
+    if not np.all(np.isfinite(query)):
+        raise StoreError("query vector holds NaN or infinite values")
+    return query

@@ -1,0 +1,165 @@
+"""The exact in-memory store: brute-force inner products and BM25 over every item.
+
+It is the reference that tests hold every other store to, and a fine store for
+catalogues that fit in memory and are rebuilt at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fashionclip._extras import require
+from fashionclip.store.base import Hit, IndexInfo, Records, Value, check_claim, check_query
+from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
+
+BM25_K1 = 1.2  # Lucene's and LanceDB's defaults, so both stores rank alike
+BM25_B = 0.75
+
+
+class ExactStore:
+    """Every item in numpy arrays; search is exact."""
+
+    def __init__(self) -> None:
+        self._info: IndexInfo | None = None
+        self._ids: list[str] = []
+        self._position: dict[str, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._rows: list[dict[str, Any]] = []  # image, text, hash, vector_source, metadata
+        self._kinds: dict[str, str] = {}
+        self._bm25: Any = None
+        self._columns_cache: dict[str, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return f"ExactStore({len(self._ids)} items, {self._info})"
+
+    # ------------------------------------------------------------------ protocol
+    def info(self) -> IndexInfo | None:
+        return self._info
+
+    def claim(self, info: IndexInfo) -> None:
+        check_claim(self._info, info, "this exact store")
+        if self._info is None:
+            self._info = info
+            self._vectors = np.zeros((0, info.dim), dtype=np.float32)
+
+    def columns(self) -> dict[str, str]:
+        return dict(self._kinds)
+
+    def add(self, records: Records) -> None:
+        if self._info is None:
+            raise RuntimeError("claim() the store for a model before adding")
+        check_query(records.vectors[0] if len(records) else np.zeros(self._info.dim), self._info.dim, 1, 0)
+        kinds = {name: _kind(values) for name, values in records.metadata.items()}
+        self._kinds.update({k: v for k, v in kinds.items() if k not in self._kinds or v == "numeric"})
+        new_vectors = []
+        for i, item_id in enumerate(records.ids):
+            row = {
+                "image": records.images[i],
+                "text": records.texts[i],
+                "hash": records.hashes[i],
+                "vector_source": records.vector_sources[i],  # type: ignore[index]
+                "metadata": {name: values[i] for name, values in records.metadata.items()},
+            }
+            at = self._position.get(item_id)
+            if at is None:
+                self._position[item_id] = len(self._ids)
+                self._ids.append(item_id)
+                self._rows.append(row)
+                new_vectors.append(records.vectors[i])
+            else:
+                self._rows[at] = row
+                self._vectors[at] = records.vectors[i]
+        if new_vectors:
+            self._vectors = np.vstack([self._vectors, np.asarray(new_vectors, dtype=np.float32)])
+        self._changed()
+
+    def delete(self, ids: Sequence[str]) -> int:
+        gone = {i for i in ids if i in self._position}
+        if not gone:
+            return 0
+        keep = [p for p, item_id in enumerate(self._ids) if item_id not in gone]
+        self._ids = [self._ids[p] for p in keep]
+        self._rows = [self._rows[p] for p in keep]
+        self._vectors = self._vectors[keep]
+        self._position = {item_id: p for p, item_id in enumerate(self._ids)}
+        self._changed()
+        return len(gone)
+
+    def count(self, where: FilterSpec = None) -> int:
+        return int(self._mask(where).sum()) if where else len(self._ids)
+
+    def hashes(self) -> dict[str, str]:
+        return {item_id: row["hash"] for item_id, row in zip(self._ids, self._rows, strict=True)}
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        return [self._hit(self._position[i], 1.0, with_vectors) for i in ids if i in self._position]
+
+    def search(
+        self, vector: np.ndarray, k: int, *, where: FilterSpec = None, offset: int = 0, with_vectors: bool = False
+    ) -> list[Hit]:
+        query = check_query(vector, self._info.dim if self._info else None, k, offset)
+        if not self._ids:
+            return []
+        scores = self._vectors @ query  # (N,)
+        return self._top(scores, self._mask(where), k, offset, with_vectors)
+
+    def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
+        check_query(np.zeros(1), None, k, offset)
+        if not self._ids:
+            return []
+        bm25s = require("bm25s", "search", feature="keyword search in the exact store")
+        stem = require("Stemmer", "search", feature="keyword search in the exact store").Stemmer("english")
+        if self._bm25 is None:
+            texts = [r["text"] for r in self._rows]
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stem, return_ids=False, show_progress=False)
+            self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+            self._bm25.index(tokens, show_progress=False)
+        words = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False, show_progress=False)[0]
+        scores = np.asarray(self._bm25.get_scores(words), dtype=np.float64) if words else np.zeros(len(self._ids))
+        return self._top(scores, self._mask(where) & (scores > 0), k, offset, False)
+
+    # ------------------------------------------------------------------ helpers
+    def _top(self, scores: np.ndarray, mask: np.ndarray, k: int, offset: int, with_vectors: bool) -> list[Hit]:
+        candidates = np.flatnonzero(mask)
+        wanted = min(k + offset, len(candidates))
+        if wanted == 0:
+            return []
+        part = candidates[np.argpartition(-scores[candidates], wanted - 1)[:wanted]]
+        # ties broken by id so that every store agrees on the order
+        order = sorted(part, key=lambda p: (-float(scores[p]), self._ids[p]))
+        return [self._hit(p, float(scores[p]), with_vectors) for p in order[offset:]]
+
+    def _hit(self, position: int, score: float, with_vectors: bool) -> Hit:
+        row = self._rows[position]
+        vector = self._vectors[position].copy() if with_vectors else None
+        return Hit(self._ids[position], score, row["image"], row["text"], dict(row["metadata"]), vector)
+
+    def _mask(self, where: FilterSpec) -> np.ndarray:
+        conditions = parse_filter(where, self._kinds)
+        return to_mask(conditions, self._column_arrays(), len(self._ids))
+
+    def _column_arrays(self) -> dict[str, np.ndarray]:
+        if self._columns_cache is None:
+            arrays = {}
+            for name, kind in self._kinds.items():
+                values = [r["metadata"].get(name) for r in self._rows]
+                if kind == "numeric":
+                    arrays[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+                else:
+                    arrays[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
+            self._columns_cache = arrays
+        return self._columns_cache
+
+    def _changed(self) -> None:
+        self._bm25 = None
+        self._columns_cache = None
+
+
+def _kind(values: Sequence[Value]) -> str:
+    filled = [v for v in values if v is not None]
+    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+        return "numeric"
+    return "text"

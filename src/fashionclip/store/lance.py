@@ -1,0 +1,265 @@
+"""The embedded, persistent store: a LanceDB table in a directory.
+
+Every write is one LanceDB commit (atomic: a killed run leaves whole batches
+or nothing), filters run inside the query as SQL (``prefilter``), keyword
+search is LanceDB's BM25 full-text index, and a vector index is built once the
+table is large enough for brute force to be slow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fashionclip._extras import require
+from fashionclip.errors import StoreError
+from fashionclip.store.base import Hit, IndexInfo, Records, check_claim, check_query
+from fashionclip.store.filters import FilterSpec, parse_filter, to_sql
+
+TABLE = "items"
+_MODEL_KEY = b"fashionclip.model"
+_DIM_KEY = b"fashionclip.dim"
+_BASE = ("id", "vector", "image", "text", "content_hash", "vector_source")
+# below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
+ANN_MIN_ROWS = 100_000
+
+
+class LanceStore:
+    """Items in the LanceDB table ``items`` under ``path``.
+
+    ``nprobes`` and ``refine_factor`` tune the ANN index once there is one
+    (see ``benchmarks/vector_store.py`` for the recall they give).
+    """
+
+    def __init__(self, path: str | Path, *, nprobes: int = 20, refine_factor: int | None = 10) -> None:
+        self.lancedb = require("lancedb", "search", feature="the LanceDB index")
+        self.pa = require("pyarrow", "search")
+        self.path = Path(path).expanduser()
+        self.nprobes = nprobes
+        self.refine_factor = refine_factor
+        self._db = self.lancedb.connect(str(self.path))
+        self._pending: IndexInfo | None = None
+        self._table: Any = self._db.open_table(TABLE) if TABLE in self._table_names() else None
+
+    def __repr__(self) -> str:
+        return f"LanceStore({str(self.path)!r}, {self.count()} items, {self.info()})"
+
+    def _table_names(self) -> list[str]:
+        listing = self._db.list_tables()
+        return list(getattr(listing, "tables", listing))
+
+    # ------------------------------------------------------------------ protocol
+    def info(self) -> IndexInfo | None:
+        if self._table is None:
+            return self._pending
+        meta = self._table.schema.metadata or {}
+        if _MODEL_KEY not in meta:
+            raise StoreError(f"{self.path}: the table {TABLE!r} was not written by fashionclip (no model recorded)")
+        return IndexInfo(meta[_MODEL_KEY].decode(), int(meta[_DIM_KEY]))
+
+    def claim(self, info: IndexInfo) -> None:
+        check_claim(self.info(), info, f"the index at {str(self.path)!r}")
+        self._pending = info
+
+    def columns(self) -> dict[str, str]:
+        if self._table is None:
+            return {}
+        pa = self.pa
+        kinds = {}
+        for f in self._table.schema:
+            if f.name in _BASE:
+                continue
+            kinds[f.name] = "numeric" if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) else "text"
+        return kinds
+
+    def add(self, records: Records) -> None:
+        info = self.info()
+        if info is None:
+            raise RuntimeError("claim() the store for a model before adding")
+        if records.vectors.shape[1] != info.dim:
+            raise StoreError(f"records of dim {records.vectors.shape[1]} for an index of dim {info.dim}")
+        if not len(records):
+            return
+        data = self._arrow(records, info)
+        if self._table is None:
+            self._table = self._db.create_table(TABLE, data=data)
+            return
+        schema = self._table.schema
+        extra = [name for name in data.column_names if name not in schema.names]
+        if extra:
+            raise StoreError(
+                f"{self.path}: the catalogue has new columns {extra} that this index does not hold; "
+                "rebuild the index (a new --db path) to add columns"
+            )
+        missing = [f for f in schema if f.name not in data.column_names]
+        for f in missing:
+            data = data.append_column(f, self.pa.nulls(len(records), f.type))
+        try:
+            data = data.select(schema.names).cast(schema)
+        except (self.pa.ArrowInvalid, self.pa.ArrowTypeError, self.pa.ArrowNotImplementedError) as exc:
+            raise StoreError(f"{self.path}: the new rows do not fit the index's column types: {exc}") from None
+        (self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+
+    def delete(self, ids: Sequence[str]) -> int:
+        if self._table is None or not ids:
+            return 0
+        before = self._table.count_rows()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            self._table.delete(f"id IN ({', '.join(_quote(i) for i in chunk)})")
+        return before - self._table.count_rows()
+
+    def count(self, where: FilterSpec = None) -> int:
+        if self._table is None:
+            return 0
+        return int(self._table.count_rows(self._where(where)))
+
+    def hashes(self) -> dict[str, str]:
+        if self._table is None:
+            return {}
+        data = self._scan(["id", "content_hash"])
+        return dict(zip(data["id"].to_pylist(), data["content_hash"].to_pylist(), strict=True))
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        if self._table is None or not ids:
+            return []
+        found: dict[str, Hit] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = list(ids[start : start + 1000])
+            rows = (
+                self._table.search()
+                .where(f"id IN ({', '.join(_quote(i) for i in chunk)})")
+                .select(self._fields(with_vectors))
+                .limit(len(chunk))
+                .to_arrow()
+            )
+            for row in rows.to_pylist():
+                found[row["id"]] = self._hit(row, 1.0, with_vectors)
+        return [found[i] for i in ids if i in found]
+
+    def search(
+        self, vector: np.ndarray, k: int, *, where: FilterSpec = None, offset: int = 0, with_vectors: bool = False
+    ) -> list[Hit]:
+        info = self.info()
+        query_vector = check_query(vector, info.dim if info else None, k, offset)
+        if self._table is None:
+            return []
+        query = self._table.search(query_vector, vector_column_name="vector").distance_type("dot")
+        if self._has_vector_index():
+            query = query.nprobes(self.nprobes)
+            if self.refine_factor:
+                query = query.refine_factor(self.refine_factor)
+        sql = self._where(where)
+        if sql:
+            query = query.where(sql, prefilter=True)
+        fields = [*self._fields(with_vectors), "_distance"]
+        rows = query.select(fields).limit(k).offset(offset).to_arrow().to_pylist()
+        # LanceDB's "dot" distance is 1 - <q, v>
+        hits = [self._hit(row, 1.0 - float(row["_distance"]), with_vectors) for row in rows]
+        return sorted(hits, key=lambda h: (-h.score, h.id))
+
+    def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
+        check_query(np.zeros(1), None, k, offset)
+        if self._table is None or not query.strip():
+            return []
+        self._ensure_text_index()
+        search = self._table.search(query, query_type="fts", fts_columns="text")
+        sql = self._where(where)
+        if sql:
+            search = search.where(sql, prefilter=True)
+        rows = search.select([*self._fields(False), "_score"]).limit(k + offset).to_arrow().to_pylist()
+        hits = sorted((self._hit(row, float(row["_score"]), False) for row in rows), key=lambda h: (-h.score, h.id))
+        return hits[offset:]
+
+    # ------------------------------------------------------------------ maintenance
+    def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
+        """Bring indices up to date after writes: the text index always, the vector index once
+        the table has ``ann_min_rows`` rows; compacts small files left by many batches."""
+        if self._table is None:
+            return
+        self._ensure_text_index()
+        rows = self._table.count_rows()
+        if rows >= ann_min_rows and not self._has_vector_index():
+            self.build_vector_index()
+        self._table.optimize()
+
+    def build_vector_index(self, *, num_partitions: int | None = None, index_type: str = "IVF_HNSW_SQ") -> None:
+        """Build the ANN index: ``IVF_PQ`` (partitions of about 4,000 vectors, 8 dimensions per
+        PQ code; queries re-rank ``refine_factor * k`` candidates with the full vectors),
+        ``IVF_HNSW_SQ`` or ``IVF_FLAT``."""
+        from lancedb import index
+
+        rows = self._table.count_rows()
+        dim = self.info().dim  # type: ignore[union-attr]
+        partitions = num_partitions or max(1, rows // 4000)
+        configs = {
+            "IVF_PQ": lambda: index.IvfPq(
+                distance_type="dot", num_partitions=partitions, num_sub_vectors=max(1, dim // 8)
+            ),
+            "IVF_HNSW_SQ": lambda: index.IvfHnswSq(distance_type="dot", num_partitions=partitions),
+            "IVF_FLAT": lambda: index.IvfFlat(distance_type="dot", num_partitions=partitions),
+        }
+        if index_type not in configs:
+            raise StoreError(f"unknown vector index type {index_type!r}; use one of {', '.join(configs)}")
+        self._table.create_index("vector", config=configs[index_type](), replace=True)
+
+    def _has_vector_index(self) -> bool:
+        return any(i.columns == ["vector"] for i in self._table.list_indices())
+
+    def _ensure_text_index(self) -> None:
+        indices = self._table.list_indices()
+        text_index = [i for i in indices if i.columns == ["text"]]
+        if not text_index:
+            from lancedb.index import FTS
+
+            config = FTS(base_tokenizer="simple", lower_case=True, stem=True, remove_stop_words=True)
+            self._table.create_index("text", config=config, replace=True)
+
+    # ------------------------------------------------------------------ helpers
+    def _where(self, where: FilterSpec) -> str | None:
+        return to_sql(parse_filter(where, self.columns()))
+
+    def _fields(self, with_vectors: bool) -> list[str]:
+        names = [n for n in self._table.schema.names if n != "vector"]
+        return [*names, "vector"] if with_vectors else names
+
+    def _scan(self, names: list[str]) -> Any:
+        return self._table.search().select(names).limit(self._table.count_rows() or 1).to_arrow()
+
+    def _hit(self, row: dict[str, Any], score: float, with_vectors: bool) -> Hit:
+        metadata = {k: v for k, v in row.items() if k not in _BASE and not k.startswith("_")}
+        vector = np.asarray(row["vector"], dtype=np.float32) if with_vectors else None
+        return Hit(row["id"], score, row["image"], row["text"] or "", metadata, vector)
+
+    def _arrow(self, records: Records, info: IndexInfo) -> Any:
+        pa = self.pa
+        vectors = np.ascontiguousarray(records.vectors, dtype=np.float32)
+        columns: dict[str, Any] = {
+            "id": pa.array(records.ids, pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), info.dim),
+            "image": pa.array(records.images, pa.string()),
+            "text": pa.array(records.texts, pa.string()),
+            "content_hash": pa.array(records.hashes, pa.string()),
+            "vector_source": pa.array(records.vector_sources, pa.string()),
+        }
+        for name, values in records.metadata.items():
+            columns[name] = _column(pa, name, values)
+        schema = pa.schema(
+            [pa.field(n, c.type) for n, c in columns.items()],
+            metadata={_MODEL_KEY: info.model.encode(), _DIM_KEY: str(info.dim).encode()},
+        )
+        return pa.Table.from_arrays(list(columns.values()), schema=schema)
+
+
+def _column(pa: Any, name: str, values: Sequence[Any]) -> Any:
+    filled = [v for v in values if v is not None]
+    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array(["" if v is None else str(v) for v in values], pa.string())
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,117 @@
+import json
+
+import pytest
+
+from fashionclip.catalog import ColumnMap, read_catalog
+from fashionclip.errors import CatalogError
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_columns_are_found_by_name_and_typed(tmp_path):
+    csv = write(
+        tmp_path / "c.csv",
+        "id,image,title,colour,price,zip\n"
+        "1,img/1.jpg,Red Dress,Red,19.5,00123\n"
+        "2,https://x.test/2.jpg,Blue Shirt,Blue,,00456\n"
+        "3,,Text only item,Black,7,00789\n",
+    )
+    data = read_catalog(csv)
+    assert [i.id for i in data.items] == ["1", "2", "3"]
+    assert data.items[0].image == str(tmp_path / "img/1.jpg")  # relative to the file
+    assert data.items[1].image == "https://x.test/2.jpg"
+    assert data.items[2].image is None and data.items[2].text == "Text only item"
+    assert data.items[0].metadata == {"colour": "Red", "price": 19.5, "zip": "00123"}  # a code stays text
+    assert data.items[1].metadata["price"] is None and data.items[2].metadata["price"] == 7
+    assert data.numeric_columns == ["price"]
+    assert data.problems == []
+
+
+def test_jsonl_and_parquet_read_the_same(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [
+        {"sku": "a", "image_path": "a.jpg", "caption": "red dress", "price": 10},
+        {"sku": "b", "image_path": "b.jpg", "caption": "jeans", "price": 12.5},
+    ]
+    write(tmp_path / "c.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n\n")
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    a, b = read_catalog(tmp_path / "c.jsonl"), read_catalog(tmp_path / "c.parquet")
+    assert a.items == b.items
+    assert a.items[1].metadata == {"price": 12.5} and a.items[0].text == "red dress"
+
+
+def test_column_map_template_and_declared_numeric(tmp_path):
+    csv = write(tmp_path / "s.csv", "pid,name,brand,stock\n7,Tee,Nike,3\n8,Cap,Puma,x\n")
+    data = read_catalog(
+        csv, ColumnMap(id="pid", text="name", image_template="images/{pid}.jpg", numeric=["stock"]), root="/data"
+    )
+    assert [i.image for i in data.items] == ["/data/images/7.jpg"]
+    assert [str(p) for p in data.problems] == [f"{csv} row 2 (id '8'): column 'stock' holds 'x', not a number"]
+    assert data.problems[0].id == "8"
+
+
+def test_bad_rows_are_reported_and_skipped(tmp_path):
+    csv = write(tmp_path / "c.csv", "id,image,title,price\n1,a.jpg,A,1\n1,b.jpg,B,2\n,c.jpg,C,3\n4,,,4\n5,e.jpg,E,5\n")
+    data = read_catalog(csv)
+    assert [i.id for i in data.items] == ["1", "5"]
+    reasons = [p.reason for p in data.problems]
+    assert reasons == [
+        "duplicate id; the first row with this id is kept",
+        "empty id (column 'id')",
+        "no image and no text",
+    ]
+    with pytest.raises(CatalogError, match=r"row 2 \(id '1'\): duplicate id"):
+        read_catalog(csv, strict=True)
+
+
+def test_typed_files_report_a_string_among_numbers(tmp_path):
+    rows = [{"id": i, "image": f"{i}.jpg", "price": i} for i in range(5)] + [
+        {"id": 9, "image": "9.jpg", "price": "ten"}
+    ]
+    write(tmp_path / "c.jsonl", "\n".join(json.dumps(r) for r in rows))
+    data = read_catalog(tmp_path / "c.jsonl")
+    assert len(data.items) == 5
+    assert "column 'price' holds 'ten', not a number" in str(data.problems[0])
+
+
+def test_image_folder_with_caption_files(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "shop" / "bags").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(tmp_path / "shop" / "bags" / "b1.jpg")
+    Image.new("RGB", (4, 4)).save(tmp_path / "shop" / "a.png")
+    write(tmp_path / "shop" / "a.txt", "a red dress\n")
+    data = read_catalog(tmp_path / "shop")
+    assert [(i.id, i.text) for i in data.items] == [("a", "a red dress"), ("bags/b1", "")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "columns", "message"),
+    [
+        ("missing.csv", None, ColumnMap(), "does not exist"),
+        ("c.xlsx", "x", ColumnMap(), "unknown file type '.xlsx'"),
+        ("c.csv", "name,x\na,b\n", ColumnMap(), "no id column"),
+        ("c.csv", "id,x\n1,b\n", ColumnMap(), "no image column"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image="img"), "no image column 'img'; columns are id, title"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(numeric=["price"]), "no metadata column 'price'"),
+        ("c.csv", "id,title,vector\n1,b,2\n", ColumnMap(), "'vector' clashes"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{sku}.jpg"), "names no column 'sku'"),
+        ("c.jsonl", '{"id": 1}\n[1]\n', ColumnMap(), "c.jsonl:2: expected a JSON object"),
+        ("c.jsonl", '{"id": 1\n', ColumnMap(), "c.jsonl:1: not valid JSON"),
+    ],
+)
+def test_bad_catalogues_are_named(tmp_path, name, content, columns, message):
+    if content is not None:
+        write(tmp_path / name, content)
+    with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_catalog(tmp_path / name, columns)
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CatalogError, match="holds no images"):
+        read_catalog(tmp_path / "empty")

@@ -1,0 +1,94 @@
+"""``fashionclip index`` and ``fashionclip search`` with the bundled model on the sample catalogue."""
+
+import json
+import shutil
+
+import pytest
+
+from fashionclip.cli.main import main
+from fashionclip.sample import sample_catalog
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    folder, rows = sample_catalog()
+    work = tmp_path_factory.mktemp("cli")
+    shutil.copytree(folder, work / "shop")
+    db = work / "db"
+    assert main(["index", str(work / "shop" / "catalog.csv"), "--db", str(db), "--no-progress"]) == 0
+    return work, db, rows
+
+
+def test_index_reports_and_a_rerun_embeds_nothing(indexed, capsys):
+    work, db, rows = indexed
+    assert main(["index", str(work / "shop" / "catalog.csv"), "--db", str(db), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(rows)} items in the index: 0 added" in out and f"{len(rows)} unchanged" in out
+    assert "[model fashion-clip-mini]" in out
+
+
+def test_search_prints_a_table_and_json(indexed, capsys):
+    _, db, rows = indexed
+    assert main(["search", "--db", str(db), "a photo of a watch", "-k", "3", "--show", "articleType,baseColour"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["#", "id", "score", "title", "articleType", "baseColour"]
+    assert len(lines) == 2 + 3
+    assert (
+        main(
+            [
+                "search",
+                "--db",
+                str(db),
+                "shirt",
+                "--where",
+                "gender=Women",
+                "--where",
+                "masterCategory in Apparel",
+                "--json",
+                "-k",
+                "50",
+            ]
+        )
+        == 0
+    )
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = sum(1 for r in rows if r["gender"] == "Women" and r["masterCategory"] == "Apparel")
+    assert len(hits) == min(50, expected) and all(h["gender"] == "Women" for h in hits)
+    assert {"id", "score", "image", "text"} <= set(hits[0])
+
+
+def test_image_like_and_keyword_queries(indexed, capsys):
+    work, db, rows = indexed
+    image = str(work / "shop" / rows[0]["image"])
+    assert main(["search", "--db", str(db), "--image", image, "-k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == rows[0]["id"]
+    assert main(["search", "--db", str(db), "--like", rows[0]["id"], "-k", "2", "--json"]) == 0
+    assert rows[0]["id"] not in capsys.readouterr().out
+    word = rows[3]["title"].split()[0]
+    assert main(["search", "--db", str(db), word, "--keyword", "--json", "-k", "5"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits and all(word.lower() in h["text"].lower() for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "--db", "{db}", "red", "--where", "colour=Red"], "unknown column 'colour'"),
+        (["search", "--db", "{db}", "red", "--where", "=Men"], "expected 'column=value'"),
+        (["search", "--db", "{db}"], "give a text, an image or a product id"),
+        (["search", "--db", "{db}", "red", "--image-weight", "2"], "image_weight must be within"),
+        (["search", "--db", "{db}", "red", "--show", "nope"], "--show: unknown columns ['nope']"),
+        (["search", "--db", "{db}", "--like", "no-such-id"], "no product with id 'no-such-id'"),
+        (["search", "--db", "{work}/missing", "red"], "no index at"),
+        (["index", "{work}/missing.csv", "--db", "{db}"], "does not exist"),
+        (["index", "{work}/shop/catalog.csv", "--db", "{db}", "--batch-size", "0"], "--batch-size must be positive"),
+        (["index", "{work}/shop/catalog.csv", "--db", "{db}", "--model", "{work}/nowhere"], "nowhere"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_problem(indexed, capsys, args, message):
+    work, db, rows = indexed
+    assert main([a.format(db=db, work=work) for a in args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert main(["search", "--db", str(db), "red", "--json", "-k", "200"]) == 0  # the index is intact
+    assert len(capsys.readouterr().out.splitlines()) == len(rows)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from fashionclip.errors import StoreError
+from fashionclip.store.filters import Condition, parse_filter, to_mask, to_sql
+
+COLUMNS = {"gender": "text", "articleType": "text", "price": "numeric"}
+
+
+def test_dict_and_string_forms_parse_to_the_same_conditions():
+    from_dict = parse_filter(
+        {"gender": "Men", "articleType": ["Shirts", "Tshirts"], "price": {">=": 10, "<": 100}}, COLUMNS
+    )
+    from_strings = parse_filter(["gender=Men", "articleType in Shirts, Tshirts", "price>=10", "price < 100"], COLUMNS)
+    assert (
+        from_dict
+        == from_strings
+        == [
+            Condition("gender", "=", "Men"),
+            Condition("articleType", "in", ("Shirts", "Tshirts")),
+            Condition("price", ">=", 10.0),
+            Condition("price", "<", 100.0),
+        ]
+    )
+    assert parse_filter("gender != Women", COLUMNS) == [Condition("gender", "!=", "Women")]
+    assert parse_filter(None, COLUMNS) == []
+
+
+def test_sql_quotes_values_and_columns():
+    sql = to_sql(parse_filter({"gender": "Men's", "articleType": ["A", "B"], "price": {"<=": 5}}, COLUMNS))
+    assert sql == "`gender` = 'Men''s' AND `articleType` IN ('A', 'B') AND `price` <= 5.0"
+    assert to_sql([]) is None
+
+
+def test_mask_follows_sql_semantics_for_missing_numbers():
+    table = {
+        "gender": np.array(["Men", "Women", "Men"], dtype=object),
+        "articleType": np.array(["Shirts", "Dresses", "Tshirts"], dtype=object),
+        "price": np.array([10.0, np.nan, 50.0]),
+    }
+    mask = to_mask(parse_filter({"gender": "Men", "price": {"<": 20}}, COLUMNS), table, 3)
+    assert mask.tolist() == [True, False, False]
+    assert to_mask(parse_filter("price != 10", COLUMNS), table, 3).tolist() == [False, False, True]  # NaN: no
+    assert to_mask(parse_filter("articleType in Shirts,Tshirts", COLUMNS), table, 3).tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"colour": "Red"}, "unknown column 'colour'; filterable columns: articleType, gender, price"),
+        ("price<cheap", "'cheap' is not a number"),
+        ({"price": {"<": True}}, "True is not a number"),
+        ({"price": {"<": float("nan")}}, "NaN"),
+        ("gender<M", "'gender' is a text column"),
+        ("gender ~ Men", "expected 'column=value'"),
+        ({"price": {"~": 3}}, "unknown operator '~'"),
+        ({"gender": []}, "give at least one value"),
+        ([3], "expected a string"),
+        ("1col=3", "expected 'column=value'"),
+    ],
+)
+def test_bad_filters_name_the_problem(spec, message):
+    with pytest.raises(StoreError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        parse_filter(spec, COLUMNS)

@@ -1,0 +1,183 @@
+"""Every store against the exact in-memory store, the oracle."""
+
+import numpy as np
+import pytest
+
+from fashionclip.errors import ModelMismatchError, StoreError
+from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records
+
+INFO = IndexInfo("test-model", 16)
+TITLES = ["red midi dress", "blue denim jeans", "white leather sneakers", "black leather handbag", "red shirt"]
+GENDERS = ["Women", "Men", "Unisex"]
+
+
+def records(n: int, seed: int = 0, dim: int = 16, start: int = 0) -> Records:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"p{start + i}" for i in range(n)]
+    return Records(
+        ids=ids,
+        vectors=vectors,
+        images=[f"images/{i}.jpg" for i in ids],
+        texts=[f"{TITLES[i % len(TITLES)]} {ids[i]}" for i in range(n)],
+        hashes=[f"h{i}" for i in ids],
+        metadata={
+            "gender": [GENDERS[i % 3] for i in range(n)],
+            "price": [float(i % 100) if i % 7 else None for i in range(n)],
+        },
+    )
+
+
+@pytest.fixture(params=["exact", "lance"])
+def store(request, tmp_path):
+    made = ExactStore() if request.param == "exact" else LanceStore(tmp_path / "db")
+    made.claim(INFO)
+    return made
+
+
+@pytest.fixture
+def pair(tmp_path):
+    exact, lance = ExactStore(), LanceStore(tmp_path / "db")
+    for s in (exact, lance):
+        s.claim(INFO)
+        s.add(records(300))
+    return exact, lance
+
+
+def queries(n: int = 20, seed: int = 9) -> np.ndarray:
+    q = np.random.default_rng(seed).standard_normal((n, 16)).astype(np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def test_add_count_get_and_hashes(store):
+    store.add(records(50))
+    assert store.count() == 50
+    assert store.count({"gender": "Men"}) == sum(1 for i in range(50) if i % 3 == 1)
+    assert store.count("price >= 90") == sum(1 for i in range(50) if i % 7 and i % 100 >= 90)
+    hits = store.get(["p7", "nope", "p3"], with_vectors=True)
+    assert [h.id for h in hits] == ["p7", "p3"]
+    assert hits[1].metadata == {"gender": "Women", "price": 3.0}
+    assert hits[0].metadata["price"] is None  # missing stays missing
+    assert np.allclose(hits[1].vector, records(50).vectors[3])
+    assert store.hashes()["p49"] == "hp49"
+    assert store.columns() == {"gender": "text", "price": "numeric"}
+
+
+def test_upsert_replaces_and_delete_removes(store):
+    store.add(records(10))
+    changed = records(3, seed=5)
+    changed.texts = ["new title"] * 3
+    store.add(changed)
+    assert store.count() == 10
+    assert store.get(["p1"])[0].text == "new title"
+    assert np.allclose(store.search(changed.vectors[2], 1)[0].score, 1.0, atol=1e-5)
+    assert store.delete(["p1", "p2", "unknown"]) == 2
+    assert store.count() == 8 and not store.get(["p1"])
+    assert store.delete([]) == 0
+
+
+def test_vector_search_matches_the_oracle_with_filters_and_offset(pair):
+    exact, lance = pair
+    for where in (None, {"gender": "Men"}, {"price": {">=": 20, "<": 60}}, "gender in Women,Unisex"):
+        for q in queries():
+            a = exact.search(q, 10, where=where)
+            b = lance.search(q, 10, where=where)
+            assert [h.id for h in a] == [h.id for h in b]
+            assert np.allclose([h.score for h in a], [h.score for h in b], atol=1e-5)
+            assert [h.id for h in lance.search(q, 5, where=where, offset=5)] == [h.id for h in a[5:10]]
+    men = lance.search(queries()[0], 50, where={"gender": "Men"})
+    assert len(men) == 50 and {h.metadata["gender"] for h in men} == {"Men"}  # filtered in the query
+
+
+def test_ann_index_keeps_recall_against_exact_search(tmp_path):
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((20, 16))
+    vectors = centres[rng.integers(0, 20, 6000)] + 0.3 * rng.standard_normal((6000, 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    data = records(6000)
+    data.vectors = vectors
+    exact, lance = ExactStore(), LanceStore(tmp_path / "db")
+    for s in (exact, lance):
+        s.claim(INFO)
+        s.add(data)
+    lance.build_vector_index(num_partitions=16)
+    assert lance._has_vector_index()
+    probes = vectors[rng.integers(0, 6000, 50)] + 0.1 * rng.standard_normal((50, 16)).astype(np.float32)
+    recall = np.mean(
+        [
+            len({h.id for h in exact.search(q, 10)} & {h.id for h in lance.search(q, 10)}) / 10
+            for q in probes / np.linalg.norm(probes, axis=1, keepdims=True)
+        ]
+    )
+    assert recall >= 0.95
+
+
+def test_keyword_search_ranks_like_the_oracle(pair):
+    exact, lance = pair
+    for query in ("leather handbag", "red dress", "sneakers", "dresses"):
+        a = exact.keyword_search(query, 10)
+        b = lance.keyword_search(query, 10)
+        assert a and b
+        top = a[0].text.split()[:2]
+        assert all(word in b[0].text for word in top)
+        assert {h.id for h in a} & {h.id for h in b}
+    handbags = lance.keyword_search("handbag", 100, where={"gender": "Men"})
+    assert handbags and all("handbag" in h.text and h.metadata["gender"] == "Men" for h in handbags)
+    assert exact.keyword_search("zzzz", 5) == [] == lance.keyword_search("zzzz", 5)
+
+
+def test_a_store_refuses_another_models_vectors(tmp_path):
+    lance = LanceStore(tmp_path / "db")
+    lance.claim(INFO)
+    lance.add(records(5))
+    reopened = LanceStore(tmp_path / "db")
+    assert reopened.info() == INFO
+    with pytest.raises(ModelMismatchError, match="holds vectors of model 'test-model' \\(dim 16\\)"):
+        reopened.claim(IndexInfo("other", 16))
+    exact = ExactStore()
+    exact.claim(INFO)
+    with pytest.raises(ModelMismatchError):
+        exact.claim(IndexInfo("test-model", 32))
+
+
+def test_new_columns_are_refused_and_nothing_is_lost(tmp_path):
+    lance = LanceStore(tmp_path / "db")
+    lance.claim(INFO)
+    lance.add(records(5))
+    extra = records(2, start=10)
+    extra.metadata["brand"] = ["A", "B"]
+    with pytest.raises(StoreError, match=r"new columns \['brand'\]"):
+        lance.add(extra)
+    assert lance.count() == 5
+    wrong = records(2, start=20)
+    wrong.metadata["price"] = ["cheap", "dear"]
+    with pytest.raises(StoreError, match="do not fit the index's column types"):
+        lance.add(wrong)
+    assert lance.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("vector", "k", "offset", "message"),
+    [
+        (np.zeros(8), 5, 0, "16-dimensional"),
+        (np.full(16, np.nan), 5, 0, "NaN"),
+        (np.zeros((2, 16)), 5, 0, "shape"),
+        (np.ones(16), 0, 0, "k must be a positive integer"),
+        (np.ones(16), 5, -1, "offset must be"),
+    ],
+)
+def test_bad_queries_are_refused(store, vector, k, offset, message):
+    store.add(records(3))
+    with pytest.raises(StoreError, match=message):
+        store.search(vector, k, offset=offset)
+
+
+def test_records_must_be_consistent():
+    good = records(3)
+    with pytest.raises(StoreError, match="unequal length"):
+        Records(good.ids, good.vectors, good.images[:2], good.texts, good.hashes)
+    with pytest.raises(StoreError, match="duplicate ids"):
+        Records(["a", "a", "b"], good.vectors, good.images, good.texts, good.hashes)
+    with pytest.raises(StoreError, match="metadata column 'base colour'"):
+        Records(good.ids, good.vectors, good.images, good.texts, good.hashes, {"base colour": ["x"] * 3})
