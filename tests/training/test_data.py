@@ -161,34 +161,6 @@ def test_aliases_name_a_value_another_way_and_keep_its_facts():
     assert {never.sample(example, random.Random(s)) for s in range(50)} == {"a photo of a Sweaters"}
 
 
-def test_an_alias_shared_by_several_values_is_true_of_each_of_them():
-    source = DataSource(
-        "x.csv",
-        caption_columns=[],
-        templates=["a photo of {type}", "a person wearing {tags}"],
-        list_columns={"tags": " "},
-        aliases={
-            "type": {"Casual Shoes": ["shoes", "sneakers"], "Formal Shoes": ["shoes", "oxfords"]},
-            "tags": {"purse": ["bag"], "bag": ["handbag"], "clutch": ["bag"]},
-        },
-        alias_probability=1.0,
-    )
-    sampler = CaptionSampler([source])
-    casual = Example("1", "1.jpg", (), {"type": "Casual Shoes", "tags": "purse"})
-    formal = Example("2", "2.jpg", (), {"type": "Formal Shoes", "tags": "clutch"})
-    heels = Example("3", "3.jpg", (), {"type": "Heels", "tags": "bag"})
-    drawn = {sampler._fill("a photo of {type}", casual, random.Random(s)) for s in range(40)}
-    assert {c.text: c.facts for c in drawn} == {
-        "a photo of shoes": (("type", frozenset({"Casual Shoes", "Formal Shoes"})),),
-        "a photo of sneakers": (("type", "Casual Shoes"),),
-    }
-    shoes = (("type", frozenset({"Casual Shoes", "Formal Shoes"})),)
-    assert sampler.holds(casual, shoes) and sampler.holds(formal, shoes) and not sampler.holds(heels, shoes)
-    bag = sampler._fill("a person wearing {tags}", casual, random.Random(0))
-    assert bag == Caption("a person wearing bag", (("tags", frozenset({"purse", "clutch"})),))
-    assert sampler.holds(formal, bag.facts) and not sampler.holds(heels, bag.facts)  # "handbag" names "bag"
-
-
 def test_facts_of_a_caption_and_whether_an_item_holds_them():
     source = DataSource(
         "x.csv",

@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 # the template field that names a mask region's label
 REGION_FIELD = "label"
-Fact = str | frozenset[str]  # an attribute value, or the values that share the alias a caption used
 _FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".tsv": "tsv"}
 
 
@@ -189,18 +188,6 @@ def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path
     return examples
 
 
-def _alias_owners(aliases: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, Fact]]:
-    """Per column, each alias and the values it names: one value, or a frozenset when shared."""
-    owners: dict[str, dict[str, Fact]] = {}
-    for column, names in aliases.items():
-        shared: dict[str, set[str]] = {}
-        for value, choices in names.items():
-            for alias in choices:
-                shared.setdefault(alias, set()).add(value)
-        owners[column] = {a: next(iter(v)) if len(v) == 1 else frozenset(v) for a, v in shared.items()}
-    return owners
-
-
 def _under(root: Path, path: str | None) -> Path:
     resolved = Path(str(path)).expanduser()
     return resolved if resolved.is_absolute() else root / resolved
@@ -294,13 +281,12 @@ class Caption:
     """A drawn caption and the attribute facts it states.
 
     ``facts`` holds ``(column, value)`` pairs for a filled template (a list
-    column gives one pair per named item; an alias shared by several values
-    gives the set of them); it is ``None`` for free text, which is known to be
-    true of its own item only.
+    column gives one pair per named item); it is ``None`` for free text, which
+    is known to be true of its own item only.
     """
 
     text: str
-    facts: tuple[tuple[str, Fact], ...] | None = None
+    facts: tuple[tuple[str, str], ...] | None = None
 
 
 class CaptionSampler:
@@ -309,7 +295,6 @@ class CaptionSampler:
     def __init__(self, sources: Sequence[DataSource]) -> None:
         self.sources = list(sources)
         self._fields = [[_template_fields(t) for t in s.templates] for s in self.sources]
-        self._sharing = [_alias_owners(s.aliases) for s in self.sources]
 
     def candidates(self, example: Example, *, colour_free: bool = False) -> tuple[list[str], list[str]]:
         """Free-text captions and usable templates of one example."""
@@ -346,42 +331,38 @@ class CaptionSampler:
     def _fill(self, template: str, example: Example, rng: random.Random | None) -> Caption:
         source = self.sources[example.source]
         values = dict(example.attributes)
-        facts: list[tuple[str, Fact]] = []
+        facts: list[tuple[str, str]] = []
         for column in dict.fromkeys(_template_fields(template)):
             if column in source.list_columns:
                 items = [v for v in values.get(column, "").split(source.list_columns[column] or None) if v]
                 if items and rng is not None:
                     items = rng.sample(items, rng.randint(1, min(source.max_list_items, len(items))))
-                named = [self._alias(example.source, column, item, rng) for item in items]
-                facts.extend((column, fact) for _, fact in named)
-                values[column] = _join([text for text, _ in named])
+                facts.extend((column, item) for item in items)
+                values[column] = _join([self._alias(source, column, item, rng) for item in items])
             else:
-                values[column], fact = self._alias(example.source, column, values[column], rng)
-                facts.append((column, fact))
+                facts.append((column, values[column]))
+                values[column] = self._alias(source, column, values[column], rng)
         return Caption(" ".join(template.format(**values).split()), tuple(facts))
 
-    def _alias(self, source: int, column: str, value: str, rng: random.Random | None) -> tuple[str, Fact]:
-        """The name used for ``value`` and the fact it states. An alias that several values share
-        ("shoes" for casual, sports and formal shoes) is true of each of them."""
+    @staticmethod
+    def _alias(source: DataSource, column: str, value: str, rng: random.Random | None) -> str:
         # another common name for the same value teaches words the catalogue's own labels lack
-        choices = self.sources[source].aliases.get(column, {}).get(value)
-        if choices and rng is not None and rng.random() < self.sources[source].alias_probability:
-            alias = rng.choice(choices)
-            return alias, self._sharing[source][column][alias]
-        return value, value
+        choices = source.aliases.get(column, {}).get(value)
+        if choices and rng is not None and rng.random() < source.alias_probability:
+            return rng.choice(choices)
+        return value
 
-    def holds(self, example: Example, facts: Sequence[tuple[str, Fact]], *, colour_removed: bool = False) -> bool:
+    def holds(self, example: Example, facts: Sequence[tuple[str, str]], *, colour_removed: bool = False) -> bool:
         """Whether every fact is true of ``example`` (colour facts are false once its colour is removed)."""
         source = self.sources[example.source]
         for column, value in facts:
             if colour_removed and column in source.colour_columns:
                 return False
-            accepted = value if isinstance(value, frozenset) else (value,)
             have = example.attributes.get(column, "")
             if column in source.list_columns:
-                if not set(accepted) & set(have.split(source.list_columns[column] or None)):
+                if value not in have.split(source.list_columns[column] or None):
                     return False
-            elif have not in accepted:
+            elif have != value:
                 return False
         return True
 
