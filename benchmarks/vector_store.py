@@ -168,12 +168,13 @@ def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index
                 [""] * len(ids),
                 {k: v[start:stop] for k, v in meta.items()},
                 ["image"] * len(ids),
-            )
+            ),
+            new=True,
         )
     load = time.perf_counter() - t
     t = time.perf_counter()
     store.build_vector_index(index_type=index_type)
-    store._table.create_scalar_index("category", index_type="BITMAP", replace=True)
+    store.index_column("category", "BITMAP")
     build = time.perf_counter() - t
     disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9
     rows = []

@@ -151,14 +151,23 @@ def test_demo_runs_offline_with_the_bundled_model():
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     assert "model: fashion-clip-mini" in result.stdout
-    assert "embedded 120 product photos" in result.stdout
-    assert "Text search" in result.stdout and "Zero-shot classification" in result.stdout
+    assert "indexed 120 product photos" in result.stdout and "120 added" in result.stdout
+    for section in ("Text search", "Filtered search", "More like this", "Hybrid", "Zero-shot classification"):
+        assert section in result.stdout
 
 
 def test_demo_with_a_given_model(tiny_checkpoint: Path, capsys):
     assert main(["demo", "--model", str(tiny_checkpoint), "--top-k", "2"]) == 0
     out = capsys.readouterr().out
-    assert f"model: {tiny_checkpoint}" in out and out.count("    2. ") == 4
+    assert f"model: {tiny_checkpoint}" in out and out.count("    2. ") == 7  # 4 text, filtered, like, hybrid
+
+
+def test_demo_keeps_its_index_where_asked(tmp_path: Path, capsys):
+    db = tmp_path / "demo.lance"
+    assert main(["demo", "--db", str(db), "--top-k", "1"]) == 0
+    assert "120 added" in capsys.readouterr().out
+    assert main(["demo", "--db", str(db), "--top-k", "1"]) == 0
+    assert "0 added, 0 re-embedded, 0 rows updated, 120 unchanged" in capsys.readouterr().out
 
 
 def test_demo_falls_back_to_the_bundled_model_when_the_hub_is_unreachable():

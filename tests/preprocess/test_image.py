@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from fashionclip.config import PreprocessConfig
-from fashionclip.errors import ImageLoadError
-from fashionclip.preprocess.image import ImagePreprocessor, load_image, resize_and_crop
+from fashionclip.errors import ImageLoadError, ImageTooLargeError
+from fashionclip.preprocess.image import ImageLimits, ImagePreprocessor, load_image, resize_and_crop
 
 try:
     from transformers import CLIPImageProcessorPil as ReferenceProcessor
@@ -159,3 +159,19 @@ def test_hf_processor_json_overrides_sizes_and_stats():
     assert (siglip.resize_mode, siglip.resize, siglip.image_size) == ("squash", 384, 384)
     with pytest.raises(ValueError, match="non-square"):
         PreprocessConfig().with_hf_processor({"size": {"height": 384, "width": 200}})
+
+
+def test_read_image_bytes_returns_the_file_and_names_what_is_wrong(tmp_path):
+    from fashionclip.preprocess.image import read_image_bytes
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"\xff\xd8 any bytes")
+    assert read_image_bytes(photo) == read_image_bytes(f"file://{photo}") == b"\xff\xd8 any bytes"
+    with pytest.raises(ImageLoadError, match="missing.jpg: file not found"):
+        read_image_bytes(tmp_path / "missing.jpg")
+    with pytest.raises(ImageLoadError, match="is a directory"):
+        read_image_bytes(tmp_path)
+    with pytest.raises(ImageLoadError, match="empty path"):
+        read_image_bytes("  ")
+    with pytest.raises(ImageTooLargeError, match="more than 4 bytes"):
+        read_image_bytes(photo, ImageLimits(max_bytes=4))

@@ -82,6 +82,7 @@ def test_near_duplicates_collapse(tmp_path):
         ({"text": "red", "keyword_weight": -0.1}, "keyword_weight must be within"),
         ({"text": "red", "diversity": 2}, "diversity must be within"),
         ({"text": "red", "dedupe": 0}, r"dedupe must be within \(0, 1\]"),
+        ({"text": "red", "image_weight": "half"}, r"image_weight must be within \[0, 1\], got 'half'"),
         ({"text": "red", "k": 0}, "k must be a positive integer"),
         ({"text": "red", "offset": -1}, "offset must be a non-negative integer"),
         ({"like": "nope"}, "no product with id 'nope'"),
@@ -103,6 +104,8 @@ def test_an_index_refuses_another_model_and_keeps_its_items(tmp_path, catalog_cs
     other = Catalog.open(tmp_path / "db", model=KeywordEncoder("model-b"))
     with pytest.raises(ModelMismatchError, match="model 'model-a'"):
         other.index(catalog_csv)
+    with pytest.raises(ModelMismatchError, match="refusing to mix in 'model-b'"):
+        other.search("red")
     assert len(Catalog.open(tmp_path / "db", model=KeywordEncoder("model-a"))) == len(ROWS)
 
 

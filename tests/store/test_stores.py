@@ -101,8 +101,10 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
     for s in (exact, lance):
         s.claim(INFO)
         s.add(data)
-    lance.build_vector_index(num_partitions=16)
-    assert lance._has_vector_index()
+    lance.optimize(ann_min_rows=5000)  # what indexing does at the end of a run, with a lower threshold
+    assert {tuple(i.columns) for i in lance._table.list_indices()} == {("vector",), ("text",), ("gender",), ("price",)}
+    with pytest.raises(StoreError, match="no metadata column 'colour'"):
+        lance.index_column("colour")
     probes = vectors[rng.integers(0, 6000, 50)] + 0.1 * rng.standard_normal((50, 16)).astype(np.float32)
     recall = np.mean(
         [
@@ -111,6 +113,15 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
         ]
     )
     assert recall >= 0.95
+    where = {"gender": "Men", "price": {"<": 50}}
+    filtered = np.mean(
+        [
+            len({h.id for h in exact.search(q, 10, where=where)} & {h.id for h in lance.search(q, 10, where=where)})
+            / 10
+            for q in probes / np.linalg.norm(probes, axis=1, keepdims=True)
+        ]
+    )
+    assert filtered >= 0.95
 
 
 def test_keyword_search_ranks_like_the_oracle(pair):

@@ -1,9 +1,11 @@
-"""``fashionclip demo``: embed the bundled sample catalogue, search it by text, classify it zero-shot."""
+"""``fashionclip demo``: index the bundled sample catalogue, search it, classify it zero-shot."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -20,10 +22,11 @@ CATEGORY_LABELS = ("t-shirt", "shirt", "jeans", "dress", "shoes", "handbag", "wa
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="embed, search and classify the bundled sample catalogue",
+        help="index, search and classify the bundled sample catalogue",
         description=(
-            "Offline demo on the 120-product sample catalogue shipped with the package: embeds every "
-            "photo, runs text searches and a zero-shot classification, and prints the results."
+            "Offline demo on the 120-product sample catalogue shipped with the package: indexes every "
+            "photo into a LanceDB index, runs text, filtered, more-like-this and keyword searches and a "
+            "zero-shot classification, and prints the results."
         ),
     )
     parser.add_argument(
@@ -32,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"model to use (default {BUNDLED_MODEL}, bundled with the package; e.g. {DEFAULT_MODEL} from the hub)",
     )
     parser.add_argument("--top-k", type=int, default=3, help="results per query (default 3)")
+    parser.add_argument("--db", help="keep the index in this directory (default: a temporary one)")
     parser.add_argument(
         "--no-fallback",
         action="store_true",
@@ -52,21 +56,30 @@ def _encoder(name: str, fallback: bool) -> Encoder:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fashionclip.search import Catalog
+
     if args.top_k < 1:
         raise ValueError(f"--top-k must be positive, got {args.top_k}")
     root, rows = sample_catalog()
     encoder = _encoder(args.model, not args.no_fallback)
     print(f"model: {encoder.name}, embedding dim {encoder.embedding_dim}, license {encoder.license}")
-    images = encoder.encode_images([root / row["image"] for row in rows], show_progress=True)
-    print(f"embedded {len(rows)} product photos from {root}\n")
+    with tempfile.TemporaryDirectory(prefix="fashionclip-demo-") as scratch:
+        db = Path(args.db) if args.db else Path(scratch) / "sample.lance"
+        catalog = Catalog.open(db, model=encoder)
+        report = catalog.index(root / "catalog.csv", show_progress=True)
+        print(f"indexed {len(rows)} product photos from {root} into {db}: {report.summary()}\n")
 
-    print("Text search")
-    scores = encoder.similarity(encoder.encode_texts(list(QUERIES)), images, scale=False)  # (Q, N)
-    for query, row_scores in zip(QUERIES, scores, strict=True):
-        print(f'  "{query}"')
-        for rank, index in enumerate(np.argsort(-row_scores)[: args.top_k], start=1):
-            row = rows[index]
-            print(f"    {rank}. {row['id']:>6}  {row_scores[index]:.3f}  {row['title']}")
+        print("Text search")
+        for query in QUERIES:
+            _show(f'"{query}"', catalog.search(query, k=args.top_k))
+        print("\nFiltered search (inside the database)")
+        _show('"shoes", gender=Women', catalog.search("shoes", where={"gender": "Women"}, k=args.top_k))
+        first = catalog.search("black leather handbag", k=1)[0]
+        print("\nMore like this")
+        _show(f"like {first.id} ({first.text})", catalog.search(like=first.id, k=args.top_k))
+        print("\nHybrid: keywords (BM25) fused with vectors")
+        _show('"jeans", keyword weight 0.5', catalog.search("jeans", keyword_weight=0.5, k=args.top_k))
+        images = np.stack([hit.vector for hit in catalog.store.get([r["id"] for r in rows], with_vectors=True)])
 
     template = encoder.spec.prompt_template
     prompts = [template.format(label) for label in CATEGORY_LABELS]
@@ -80,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
             f"(catalogue: {row['articleType']})  {row['title']}"
         )
     return 0
+
+
+def _show(title: str, hits: list) -> None:
+    print(f"  {title}")
+    for rank, hit in enumerate(hits, start=1):
+        kind = f"{hit.metadata.get('articleType', '')}/{hit.metadata.get('baseColour', '')}"
+        print(f"    {rank}. {hit.id:>6}  {hit.score:.3f}  {kind:<24} {hit.text}")
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from fashionclip.errors import QueryError
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.search.indexer import IndexReport, index_catalog
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
-from fashionclip.store.base import Hit, VectorStore
+from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim
 from fashionclip.store.exact import ExactStore
 from fashionclip.store.filters import FilterSpec
 from fashionclip.store.lance import LanceStore
@@ -116,9 +116,9 @@ class Catalog:
             ("keyword_weight", keyword_weight),
             ("diversity", diversity),
         ):
-            if not 0.0 <= float(value) <= 1.0:
+            if not _number_within(value, 0.0, 1.0, low_open=False):
                 raise QueryError(f"{name} must be within [0, 1], got {value!r}")
-        if dedupe is not None and not 0.0 < float(dedupe) <= 1.0:
+        if dedupe is not None and not _number_within(dedupe, 0.0, 1.0, low_open=True):
             raise QueryError(f"dedupe must be within (0, 1], got {dedupe!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a positive integer, got {k!r}")
@@ -160,6 +160,8 @@ class Catalog:
     def _query_vector(
         self, text: str | None, image: ImageInput | None, like: str | None, image_weight: float
     ) -> np.ndarray:
+        wanted = IndexInfo(self.encoder.name, self.encoder.embedding_dim)
+        check_claim(self.store.info(), wanted, "this index")  # another model's queries would rank noise
         visual: list[np.ndarray] = []  # the image and/or the product named by `like`, equal shares
         if image is not None:
             visual.append(self.encoder.encode_images(image))
@@ -178,6 +180,12 @@ class Catalog:
         if norm == 0:
             raise QueryError("the query parts cancel out (weights of 0?); give a non-zero weight")
         return (vector / norm).astype(np.float32)
+
+
+def _number_within(value: object, low: float, high: float, *, low_open: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return False
+    return (low < value if low_open else low <= value) and value <= high
 
 
 def _without_vector(hit: Hit) -> Hit:

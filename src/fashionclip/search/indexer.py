@@ -186,7 +186,8 @@ def _index_batch(
             hashes=[h for _, h in rows.values()],
             metadata={name: [item.metadata.get(name) for item in items] for name in names},
             vector_sources=["image" if item.image else "text" for item in items],
-        )
+        ),
+        new=not any(item_id in stored for item_id in rows),
     )
     for item_id, (_, new) in rows.items():
         old = stored.get(item_id)

@@ -32,12 +32,15 @@ def fuse_rrf(rankings: Sequence[Sequence[Hit]], weights: Sequence[float], k: int
 
 def mmr(hits: Sequence[Hit], k: int, diversity: float) -> list[Hit]:
     """Maximal marginal relevance: greedily pick the hit maximising
-    ``(1 - diversity) * score - diversity * max cosine to the hits already picked``.
-    ``hits`` must carry vectors; ``diversity=0`` keeps the order."""
+    ``(1 - diversity) * relevance - diversity * max cosine to the hits already picked``,
+    with relevance the score scaled to [0, 1] over the candidates (so cosine and fused
+    scores trade off alike). ``hits`` must carry vectors; ``diversity=0`` keeps the order."""
     if not hits or diversity <= 0:
         return list(hits[:k])
     vectors = np.stack([h.vector for h in hits]).astype(np.float32)  # (N, D)
     scores = np.array([h.score for h in hits], dtype=np.float64)
+    spread = scores.max() - scores.min()
+    scores = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
     chosen: list[int] = []
     closest = np.full(len(hits), -np.inf)
     left = np.ones(len(hits), dtype=bool)

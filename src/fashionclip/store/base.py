@@ -81,8 +81,9 @@ class VectorStore(Protocol):
     def columns(self) -> dict[str, str]:
         """Metadata columns and their kinds ("numeric" or "text")."""
 
-    def add(self, records: Records) -> None:
-        """Insert or replace (by id) a batch, atomically."""
+    def add(self, records: Records, *, new: bool = False) -> None:
+        """Insert or replace (by id) a batch, atomically. ``new=True`` promises that no id is
+        stored yet, which lets a store append instead of merging."""
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove items by id; returns how many were there."""

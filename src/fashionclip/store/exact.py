@@ -48,7 +48,7 @@ class ExactStore:
     def columns(self) -> dict[str, str]:
         return dict(self._kinds)
 
-    def add(self, records: Records) -> None:
+    def add(self, records: Records, *, new: bool = False) -> None:
         if self._info is None:
             raise RuntimeError("claim() the store for a model before adding")
         check_query(records.vectors[0] if len(records) else np.zeros(self._info.dim), self._info.dim, 1, 0)

@@ -75,7 +75,7 @@ class LanceStore:
             kinds[f.name] = "numeric" if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) else "text"
         return kinds
 
-    def add(self, records: Records) -> None:
+    def add(self, records: Records, *, new: bool = False) -> None:
         info = self.info()
         if info is None:
             raise RuntimeError("claim() the store for a model before adding")
@@ -101,7 +101,10 @@ class LanceStore:
             data = data.select(schema.names).cast(schema)
         except (self.pa.ArrowInvalid, self.pa.ArrowTypeError, self.pa.ArrowNotImplementedError) as exc:
             raise StoreError(f"{self.path}: the new rows do not fit the index's column types: {exc}") from None
-        (self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+        if new:  # the caller knows none of these ids is stored: a plain append, much cheaper than a merge
+            self._table.add(data)
+            return
+        self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
 
     def delete(self, ids: Sequence[str]) -> int:
         if self._table is None or not ids:
@@ -182,9 +185,26 @@ class LanceStore:
             return
         self._ensure_text_index()
         rows = self._table.count_rows()
-        if rows >= ann_min_rows and not self._has_vector_index():
-            self.build_vector_index()
+        if rows >= ann_min_rows:
+            if not self._has_vector_index():
+                self.build_vector_index()
+            indexed = {c for i in self._table.list_indices() for c in i.columns}
+            for name in self.columns():
+                if name not in indexed:
+                    self.index_column(name)
         self._table.optimize()
+
+    def index_column(self, name: str, kind: str = "BTREE") -> None:
+        """A scalar index on a metadata column, so filters on it prune rows before the vector search
+        (``BTREE``; ``BITMAP`` suits columns with few distinct values)."""
+        from lancedb import index
+
+        if name not in self.columns():
+            raise StoreError(f"no metadata column {name!r}; columns: {', '.join(self.columns())}")
+        configs = {"BTREE": index.BTree, "BITMAP": index.Bitmap}
+        if kind not in configs:
+            raise StoreError(f"unknown scalar index {kind!r}; use BTREE or BITMAP")
+        self._table.create_index(name, config=configs[kind](), replace=True)
 
     def build_vector_index(self, *, num_partitions: int | None = None, index_type: str = "IVF_HNSW_SQ") -> None:
         """Build the ANN index: ``IVF_PQ`` (partitions of about 4,000 vectors, 8 dimensions per
