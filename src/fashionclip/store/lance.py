@@ -42,6 +42,7 @@ class LanceStore:
         self.refine_factor = refine_factor
         self._db = self.lancedb.connect(str(self.path))
         self._pending: IndexInfo | None = None
+        self._cache: dict[str, Any] = {}  # schema-derived facts, read once per write: queries stay cheap
         self._table: Any = self._db.open_table(TABLE) if TABLE in self._table_names() else None
 
     def __repr__(self) -> str:
@@ -55,7 +56,7 @@ class LanceStore:
     def info(self) -> IndexInfo | None:
         if self._table is None:
             return self._pending
-        meta = self._table.schema.metadata or {}
+        meta = self._schema().metadata or {}
         if _MODEL_KEY not in meta:
             raise StoreError(f"{self.path}: the table {TABLE!r} was not written by fashionclip (no model recorded)")
         return IndexInfo(meta[_MODEL_KEY].decode(), int(meta[_DIM_KEY]))
@@ -67,6 +68,11 @@ class LanceStore:
     def columns(self) -> dict[str, str]:
         if self._table is None:
             return {}
+        if "columns" not in self._cache:
+            self._cache["columns"] = self._columns()
+        return dict(self._cache["columns"])
+
+    def _columns(self) -> dict[str, str]:
         pa = self.pa
         kinds = {}
         for f in self._table.schema:
@@ -86,6 +92,7 @@ class LanceStore:
         data = self._arrow(records, info)
         if self._table is None:
             self._table = self._db.create_table(TABLE, data=data)
+            self._changed()
             return
         schema = self._table.schema
         extra = [name for name in data.column_names if name not in schema.names]
@@ -205,6 +212,7 @@ class LanceStore:
         if kind not in configs:
             raise StoreError(f"unknown scalar index {kind!r}; use BTREE or BITMAP")
         self._table.create_index(name, config=configs[kind](), replace=True)
+        self._changed()
 
     def build_vector_index(self, *, num_partitions: int | None = None, index_type: str = "IVF_HNSW_SQ") -> None:
         """Build the ANN index: ``IVF_PQ`` (partitions of about 4,000 vectors, 8 dimensions per
@@ -225,9 +233,20 @@ class LanceStore:
         if index_type not in configs:
             raise StoreError(f"unknown vector index type {index_type!r}; use one of {', '.join(configs)}")
         self._table.create_index("vector", config=configs[index_type](), replace=True)
+        self._changed()
 
     def _has_vector_index(self) -> bool:
-        return any(i.columns == ["vector"] for i in self._table.list_indices())
+        if "ann" not in self._cache:
+            self._cache["ann"] = any(i.columns == ["vector"] for i in self._table.list_indices())
+        return bool(self._cache["ann"])
+
+    def _schema(self) -> Any:
+        if "schema" not in self._cache:
+            self._cache["schema"] = self._table.schema
+        return self._cache["schema"]
+
+    def _changed(self) -> None:
+        self._cache.clear()
 
     def _ensure_text_index(self) -> None:
         indices = self._table.list_indices()
@@ -237,13 +256,14 @@ class LanceStore:
 
             config = FTS(base_tokenizer="simple", lower_case=True, stem=True, remove_stop_words=True)
             self._table.create_index("text", config=config, replace=True)
+            self._changed()
 
     # ------------------------------------------------------------------ helpers
     def _where(self, where: FilterSpec) -> str | None:
         return to_sql(parse_filter(where, self.columns()))
 
     def _fields(self, with_vectors: bool) -> list[str]:
-        names = [n for n in self._table.schema.names if n != "vector"]
+        names = [n for n in self._schema().names if n != "vector"]
         return [*names, "vector"] if with_vectors else names
 
     def _scan(self, names: list[str]) -> Any:
