@@ -20,6 +20,7 @@ from typing import Any
 from fashionclip._extras import require
 from fashionclip.errors import CatalogError
 from fashionclip.io import list_image_files
+from fashionclip.preprocess.image import is_remote
 
 Value = str | int | float | None
 
@@ -179,7 +180,7 @@ def _rows_to_catalog(
         problems.append(Problem(label, reason, item_id or None))
 
     for number, row in enumerate(rows, 1):
-        item_id = _text(row.get(id_col))
+        item_id = cell_text(row.get(id_col))
         if not item_id:
             skip(number, "", f"empty id (column {id_col!r})")
             continue
@@ -200,19 +201,19 @@ def _rows_to_catalog(
                     break
                 metadata[name] = number_value  # type: ignore[assignment]
             else:
-                metadata[name] = _text(value)
+                metadata[name] = cell_text(value)
         if bad:
             skip(number, item_id, bad)
             continue
         try:
-            image = columns.image_template.format(**row) if columns.image_template else _text(row.get(image_col))
+            image = columns.image_template.format(**row) if columns.image_template else cell_text(row.get(image_col))
         except (KeyError, IndexError) as exc:
             raise CatalogError(f"{where}: image template {columns.image_template!r} names no column {exc}") from None
-        text = " ".join(t for t in (_text(row.get(c)) for c in texts) if t)
+        text = " ".join(t for t in (cell_text(row.get(c)) for c in texts) if t)
         if not image and not text:
             skip(number, item_id, "no image and no text")
             continue
-        if image and not _is_remote(image) and not Path(image).expanduser().is_absolute():
+        if image and not is_remote(image) and not Path(image).expanduser().is_absolute():
             image = str(root / image)
         seen.add(item_id)
         items.append(CatalogItem(item_id, image or None, text, metadata))
@@ -264,14 +265,11 @@ def _leading_zero(text: str) -> bool:
     return len(text) > 1 and text[0] == "0" and text[1].isdigit()
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as stripped text; empty for None and the NaN that pandas writes for missing values."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value).strip()
-
-
-def _is_remote(text: str) -> bool:
-    return "://" in text[:16] and not text.startswith("file://")
 
 
 def _read_folder(folder: Path) -> CatalogData:

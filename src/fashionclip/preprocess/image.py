@@ -66,7 +66,8 @@ def describe(item: Any) -> str:
     return f"<{type(item).__name__}>"
 
 
-def _is_remote(text: str) -> bool:
+def is_remote(text: str) -> bool:
+    """Whether a path string is a URL to download (http, https, s3, ...), not a local file."""
     return "://" in text[:16] and not text.startswith("file://")
 
 
@@ -99,23 +100,33 @@ def read_image_bytes(source: str | os.PathLike, limits: ImageLimits = ImageLimit
     text = os.fspath(source)
     if not isinstance(text, str) or not text.strip():
         raise ImageLoadError(repr(text), "empty path")
-    if _is_remote(text):
+    if is_remote(text):
         return _read_url(text, limits)
-    path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
+    path = _local_path(text)
     name = describe(source)
     try:
         size = path.stat().st_size
         if size > limits.max_bytes:
             raise ImageTooLargeError(name, f"more than {limits.max_bytes} bytes (max_bytes)")
         return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImageLoadError(name, "file not found") from exc
-    except IsADirectoryError as exc:
-        raise ImageLoadError(name, "is a directory, not an image file") from exc
-    except PermissionError as exc:
-        raise ImageLoadError(name, "permission denied") from exc
     except OSError as exc:
-        raise ImageLoadError(name, f"cannot read: {exc}") from exc
+        raise _file_error(exc, name) or ImageLoadError(name, f"cannot read: {exc}") from exc
+
+
+def _local_path(text: str) -> Path:
+    return Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
+
+
+def _file_error(exc: OSError, item: str) -> ImageLoadError | None:
+    """The error for a file that cannot be opened at all, named by its usual cause."""
+    for kind, reason in (
+        (FileNotFoundError, "file not found"),
+        (IsADirectoryError, "is a directory, not an image file"),
+        (PermissionError, "permission denied"),
+    ):
+        if isinstance(exc, kind):
+            return ImageLoadError(item, reason)
+    return None
 
 
 def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
@@ -131,12 +142,8 @@ def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
         raise
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(item, f"refused as a decompression bomb: {exc}") from exc
-    except FileNotFoundError as exc:
-        raise ImageLoadError(item, "file not found") from exc
-    except IsADirectoryError as exc:
-        raise ImageLoadError(item, "is a directory, not an image file") from exc
-    except PermissionError as exc:
-        raise ImageLoadError(item, "permission denied") from exc
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise _file_error(exc, item) from exc  # type: ignore[misc]
     except Image.UnidentifiedImageError as exc:
         raise ImageLoadError(item, "not a recognised image format (corrupt or not an image)") from exc
     except Exception as exc:  # Pillow raises OSError, SyntaxError, EOFError, ... on damaged data
@@ -213,11 +220,10 @@ def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.I
             raise ImageLoadError(name, "byte-string paths are not supported; pass str or pathlib.Path")
         if not text.strip():
             raise ImageLoadError(repr(text), "empty path")
-        if isinstance(item, str) and _is_remote(text):
+        if isinstance(item, str) and is_remote(text):
             image = _open(io.BytesIO(_read_url(text, limits)), name, limits)
         else:
-            path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
-            image = _open(path, name, limits)
+            image = _open(_local_path(text), name, limits)
     else:
         raise ImageLoadError(name, "unsupported input type; pass a path, URL, bytes, PIL image or HxWxC uint8 array")
     try:

@@ -13,7 +13,7 @@ from fashionclip.errors import QueryError
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.search.indexer import IndexReport, index_catalog
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
-from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim
+from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim, check_paging
 from fashionclip.store.exact import ExactStore
 from fashionclip.store.filters import FilterSpec
 from fashionclip.store.lance import LanceStore
@@ -120,10 +120,7 @@ class Catalog:
                 raise QueryError(f"{name} must be within [0, 1], got {value!r}")
         if dedupe is not None and not _number_within(dedupe, 0.0, 1.0, low_open=True):
             raise QueryError(f"dedupe must be within (0, 1], got {dedupe!r}")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise QueryError(f"k must be a positive integer, got {k!r}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise QueryError(f"offset must be a non-negative integer, got {offset!r}")
+        check_paging(k, offset, QueryError)
         if text is not None and not text.strip():
             raise QueryError("empty text query")
         if text is None and image is None and like is None:

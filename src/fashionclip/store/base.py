@@ -117,13 +117,18 @@ def check_claim(current: IndexInfo | None, wanted: IndexInfo, where: str) -> Non
 
 def check_query(vector: np.ndarray, dim: int | None, k: int, offset: int) -> np.ndarray:
     """A float32 (D,) query vector, or StoreError for a bad shape, k or offset."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise StoreError(f"k must be a positive integer, got {k!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise StoreError(f"offset must be a non-negative integer, got {offset!r}")
+    check_paging(k, offset, StoreError)
     query = np.asarray(vector, dtype=np.float32)
     if query.ndim != 1 or (dim is not None and query.shape[0] != dim):
         raise StoreError(f"query vector of shape {query.shape}; the index holds {dim}-dimensional vectors")
     if not np.all(np.isfinite(query)):
         raise StoreError("query vector holds NaN or infinite values")
     return query
+
+
+def check_paging(k: object, offset: object, error: type[Exception]) -> None:
+    """Raise ``error`` unless ``k`` is a positive and ``offset`` a non-negative integer."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise error(f"k must be a positive integer, got {k!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise error(f"offset must be a non-negative integer, got {offset!r}")

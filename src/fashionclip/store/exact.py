@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from fashionclip._extras import require
-from fashionclip.store.base import Hit, IndexInfo, Records, Value, check_claim, check_query
+from fashionclip.errors import StoreError
+from fashionclip.store.base import Hit, IndexInfo, Records, Value, check_claim, check_paging, check_query
 from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
 
 BM25_K1 = 1.2  # Lucene's and LanceDB's defaults, so both stores rank alike
@@ -107,7 +108,7 @@ class ExactStore:
         return self._top(scores, self._mask(where), k, offset, with_vectors)
 
     def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
-        check_query(np.zeros(1), None, k, offset)
+        check_paging(k, offset, StoreError)
         if not self._ids:
             return []
         bm25s = require("bm25s", "search", feature="keyword search in the exact store")

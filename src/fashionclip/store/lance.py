@@ -16,7 +16,7 @@ import numpy as np
 
 from fashionclip._extras import require
 from fashionclip.errors import StoreError
-from fashionclip.store.base import Hit, IndexInfo, Records, check_claim, check_query
+from fashionclip.store.base import Hit, IndexInfo, Records, check_claim, check_paging, check_query
 from fashionclip.store.filters import FilterSpec, parse_filter, to_sql
 
 TABLE = "items"
@@ -180,7 +180,7 @@ class LanceStore:
         return sorted(hits, key=lambda h: (-h.score, h.id))
 
     def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
-        check_query(np.zeros(1), None, k, offset)
+        check_paging(k, offset, StoreError)
         if self._table is None or not query.strip():
             return []
         self._ensure_text_index()

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import functools
 import hashlib
-import json
 import logging
 import random
 import string
@@ -24,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from fashionclip._extras import require
+from fashionclip.catalog.reader import cell_text, read_rows
+from fashionclip.errors import CatalogError
 from fashionclip.io import list_image_files
 from fashionclip.training.config import DataSource, TrainConfigError
 from fashionclip.training.regions import Box, mask_regions, read_label_names
@@ -91,33 +90,10 @@ def read_source(source: DataSource, index: int = 0) -> list[Example]:
 
 
 def _read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
-    if fmt == "csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return list(csv.DictReader(handle))
-    if fmt == "jsonl":
-        rows = []
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise TrainConfigError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise TrainConfigError(f"{path}:{number}: expected a JSON object per line")
-                rows.append(row)
-        return rows
-    pq = require("pyarrow.parquet", "parquet", feature="reading Parquet catalogues")
-    return pq.read_table(path).to_pylist()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value != value:  # NaN from pandas-written files
-        return ""
-    return str(value).strip()
+    try:
+        return read_rows(path, fmt)
+    except CatalogError as exc:
+        raise TrainConfigError(str(exc)) from None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -152,7 +128,7 @@ def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path
     examples: list[Example] = []
     seen: set[str] = set()
     for number, row in enumerate(rows, 1):
-        attributes = {k: _text(v) for k, v in row.items()}
+        attributes = {k: cell_text(v) for k, v in row.items()}
         item_id = attributes[source.id_column] if source.id_column else str(number)
         if not item_id:
             raise TrainConfigError(f"{where}, row {number}: empty id in column {source.id_column!r}")
