@@ -136,12 +136,41 @@ def outfit_search(model: str, data: Path, db: Path) -> dict:
     return results
 
 
+def markdown(results: dict) -> str:
+    """The results as the tables of a closing note."""
+    lines = [f"Model `{results['model']}`, CPU {results['cpu']}.", "", "### Product search (kagl)", ""]
+    products = results["products"]
+    lines += [products["index"], ""]
+    for query, found in products["queries"].items():
+        per = ", ".join(f"{k} {v:.2f}" for k, v in found["per_attribute_precision@10"].items())
+        lines += [f"**{query}**: precision@10 {found['precision@10']:.2f} (per attribute: {per})", ""]
+        lines += ["| # | id | score | title | articleType | baseColour | gender |", "|---|---|---|---|---|---|---|"]
+        for rank, hit in enumerate(found["top5"], 1):
+            lines.append(
+                f"| {rank} | {hit['id']} | {hit['score']:.3f} | {hit['title']} | {hit['articleType']} | "
+                f"{hit['baseColour']} | {hit['gender']} |"
+            )
+        lines.append("")
+    outfits = results["outfits"]
+    lines += ["### Outfit search (ccp street photos)", "", outfits["index"], ""]
+    for query, found in outfits["queries"].items():
+        lines += [f"**{query}**", "", "| # | photo | score | its tags |", "|---|---|---|---|"]
+        lines += [f"| {i} | {h['photo']} | {h['score']:.3f} | {h['tags']} |" for i, h in enumerate(found, 1)]
+        lines.append("")
+    lines += ["| photos | tags with >= 20 photos | mAP | random ranking mAP |", "|---|---|---|---|"]
+    for name in ("all_photos", "held_out_photos"):
+        r = outfits[name]
+        lines.append(f"| {name} ({r['photos']}) | {r['tags']} | {r['mAP']:.3f} | {r['random_mAP']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="fashion-clip-mini")
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--limit", type=int, default=None, help="index only the first N kagl products")
     parser.add_argument("--output", default=None, help="write the results as JSON here")
+    parser.add_argument("--markdown", default=None, help="write the results as markdown tables here")
     args = parser.parse_args()
     data = Path(args.data)
     work = Path(tempfile.mkdtemp(prefix="search-quality-"))
@@ -154,6 +183,8 @@ def main() -> int:
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results))
     return 0
 
 

@@ -111,3 +111,44 @@ def test_a_killed_run_resumes_without_re_embedding_finished_batches(tmp_path):
     assert (report.unchanged, report.added, encoder.calls) == (kept, 40 - kept, 40 - kept)
     store = LanceStore(db)
     assert store.count() == 40 == len(store.hashes())  # every item exactly once
+
+
+@pytest.fixture
+def image_server(tmp_path):
+    """The catalogue's photos over HTTP on 127.0.0.1."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "img"))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_catalogue_of_http_and_fsspec_urls_is_indexed(tmp_path, image_server):
+    fsspec = pytest.importorskip("fsspec")
+    write_catalog(tmp_path)
+    # fsspec's in-memory filesystem stands in for s3:// (the same fsspec code path, no server needed)
+    with fsspec.open("memory://bucket/b1.png", "wb") as handle:
+        handle.write((tmp_path / "img" / "b1.png").read_bytes())
+    lines = ["id,image,title,gender,price"]
+    for item_id, _, title, gender, price in ROWS:
+        url = "memory://bucket/b1.png" if item_id == "b1" else f"{image_server}/{item_id}.png"
+        lines.append(f"{item_id},{url},{title},{gender},{price}")
+    lines.append(f"gone,{image_server}/missing.png,lost item,Men,1")
+    csv = tmp_path / "remote.csv"
+    csv.write_text("\n".join(lines) + "\n")
+
+    catalog = Catalog.open(tmp_path / "db", model=KeywordEncoder())
+    report = catalog.index(csv)
+    assert report.added == len(ROWS) and len(catalog) == len(ROWS)
+    assert [(p.id, "HTTP 404" in p.reason) for p in report.problems] == [("gone", True)]
+    assert catalog.store.get(["b1"])[0].image == "memory://bucket/b1.png"
+    by_photo = catalog.search(image=f"{image_server}/d1.png", k=1)
+    assert by_photo[0].id == "d1" and by_photo[0].image == f"{image_server}/d1.png"
+    assert catalog.search(image="memory://bucket/b1.png", k=1)[0].id == "b1"
+    assert catalog.index(csv).unchanged == len(ROWS)  # hashes of the downloaded bytes: nothing re-embedded

@@ -1,10 +1,12 @@
 """Every store against the exact in-memory store, the oracle."""
 
+import json
+
 import numpy as np
 import pytest
 
 from fashionclip.errors import ModelMismatchError, StoreError
-from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records
+from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records, memory_index
 
 INFO = IndexInfo("test-model", 16)
 TITLES = ["red midi dress", "blue denim jeans", "white leather sneakers", "black leather handbag", "red shirt"]
@@ -29,16 +31,23 @@ def records(n: int, seed: int = 0, dim: int = 16, start: int = 0) -> Records:
     )
 
 
-@pytest.fixture(params=["exact", "lance"])
+def make_store(kind: str, path):
+    """``lance``: vector queries run in LanceDB; ``lance+memory``: in the in-memory index."""
+    if kind == "exact":
+        return ExactStore()
+    return LanceStore(path, memory_index=kind == "lance+memory")
+
+
+@pytest.fixture(params=["exact", "lance", "lance+memory"])
 def store(request, tmp_path):
-    made = ExactStore() if request.param == "exact" else LanceStore(tmp_path / "db")
+    made = make_store(request.param, tmp_path / "db")
     made.claim(INFO)
     return made
 
 
-@pytest.fixture
-def pair(tmp_path):
-    exact, lance = ExactStore(), LanceStore(tmp_path / "db")
+@pytest.fixture(params=["lance", "lance+memory"])
+def pair(request, tmp_path):
+    exact, lance = ExactStore(), make_store(request.param, tmp_path / "db")
     for s in (exact, lance):
         s.claim(INFO)
         s.add(records(300))
@@ -97,7 +106,7 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     data = records(6000)
     data.vectors = vectors
-    exact, lance = ExactStore(), LanceStore(tmp_path / "db")
+    exact, lance = ExactStore(), LanceStore(tmp_path / "db", memory_index=False)
     for s in (exact, lance):
         s.claim(INFO)
         s.add(data)
@@ -124,6 +133,80 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
     assert filtered >= 0.95
     lance.ef = 16  # below k * refine_factor: raised to what LanceDB needs instead of failing
     assert len(lance.search(probes[0] / np.linalg.norm(probes[0]), 10, offset=5)) == 10
+
+
+def clustered(n: int, seed: int = 1) -> tuple[Records, np.ndarray]:
+    """Records around 20 centres, and 50 queries near them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, 16))
+    vectors = centres[rng.integers(0, 20, n)] + 0.3 * rng.standard_normal((n, 16))
+    data = records(n)
+    data.vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    probes = data.vectors[rng.integers(0, n, 50)] + 0.1 * rng.standard_normal((50, 16)).astype(np.float32)
+    return data, probes / np.linalg.norm(probes, axis=1, keepdims=True)
+
+
+def overlap(exact, store, probes, where=None) -> float:
+    return float(
+        np.mean(
+            [
+                len({h.id for h in exact.search(q, 10, where=where)} & {h.id for h in store.search(q, 10, where=where)})
+                / 10
+                for q in probes
+            ]
+        )
+    )
+
+
+def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(memory_index, "EXACT_MAX_ROWS", 1000)  # IVF from 1,000 rows, so the test stays small
+    data, probes = clustered(6000)
+    exact, lance = ExactStore(), LanceStore(tmp_path / "db", memory_index=True)
+    for s in (exact, lance):
+        s.claim(INFO)
+        s.add(data)
+    lance.optimize(ann_min_rows=5000)
+    assert ("vector",) not in {tuple(i.columns) for i in lance._table.list_indices()}  # the memory index serves
+    assert lance._memory.lists > 0 and lance._memory.built
+    assert (tmp_path / "db" / "memory-index" / "ivf.faiss").is_file()
+    assert overlap(exact, lance, probes) >= 0.95
+    for where in ({"gender": "Men", "price": {"<": 50}}, {"price": {"=": 3}}, "gender in Men,Women"):
+        assert overlap(exact, lance, probes, where) >= 0.95
+    assert lance.search(probes[0], 10, where={"gender": "nobody"}) == []
+    hit = lance.search(probes[0], 3, with_vectors=True)[0]
+    assert np.allclose(hit.vector, exact.get([hit.id], with_vectors=True)[0].vector)
+
+    reopened = LanceStore(tmp_path / "db", memory_index=True)
+    first = reopened.search(probes[1], 10)
+    assert not reopened._memory.built  # read from disk, not rebuilt
+    assert [h.id for h in first] == [h.id for h in lance.search(probes[1], 10)]
+
+    reopened.delete([first[0].id])  # a write moves the version on: the next query rebuilds
+    moved = records(1, start=90_000)
+    moved.vectors = probes[1][None, :]
+    reopened.add(moved)
+    after = reopened.search(probes[1], 10)
+    assert reopened._memory.built and after[0].id == "p90000" and first[0].id not in {h.id for h in after}
+
+
+def test_a_saved_memory_index_for_other_rows_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(memory_index, "EXACT_MAX_ROWS", 1000)
+    data, probes = clustered(3000)
+    lance = LanceStore(tmp_path / "db", memory_index=True)
+    lance.claim(INFO)
+    lance.add(data)
+    lance.search(probes[0], 5)
+    saved = tmp_path / "db" / "memory-index" / "state.json"
+    state = json.loads(saved.read_text())
+    saved.write_text(json.dumps({**state, "ids": "something else"}))
+    again = LanceStore(tmp_path / "db", memory_index=True)
+    exact = ExactStore()
+    exact.claim(INFO)
+    exact.add(data)
+    assert overlap(exact, again, probes) >= 0.95 and again._memory.built
+    (tmp_path / "db" / "memory-index" / "ivf.faiss").write_bytes(b"not an index")
+    third = LanceStore(tmp_path / "db", memory_index=True)
+    assert overlap(exact, third, probes) >= 0.95 and third._memory.built
 
 
 def test_keyword_search_ranks_like_the_oracle(pair):

@@ -8,6 +8,8 @@ table is large enough for brute force to be slow.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from fashionclip._extras import require
 from fashionclip.errors import StoreError
 from fashionclip.store.base import Hit, IndexInfo, Records, check_claim, check_paging, check_query
 from fashionclip.store.filters import FilterSpec, parse_filter, to_sql
+from fashionclip.store.memory_index import MemoryIndex
 
 TABLE = "items"
 _MODEL_KEY = b"fashionclip.model"
@@ -25,18 +28,32 @@ _DIM_KEY = b"fashionclip.dim"
 _BASE = ("id", "vector", "image", "text", "content_hash", "vector_source")
 # below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
 ANN_MIN_ROWS = 10_000  # at 40k rows a LanceDB flat scan took 26 ms, an IVF_HNSW_SQ query 12 ms (recall 1.0)
+MEMORY_DIR = "memory-index"
+# the in-memory index holds every vector (4 bytes a dimension): by default it may take this share of the RAM
+MEMORY_SHARE = 0.4
 
 
 class LanceStore:
     """Items in the LanceDB table ``items`` under ``path``.
 
-    ``nprobes`` (IVF partitions searched), ``ef`` (HNSW candidate list) and ``refine_factor``
-    (re-ranking with full vectors, for the quantised PQ and SQ indices) tune the ANN index once there is one
-    (see ``benchmarks/vector_store.py`` for the recall they give).
+    Vector queries go to a :class:`MemoryIndex` (FAISS IVF-Flat over every vector, saved beside
+    the table) when ``memory_index`` is True, or by default when FAISS is installed and the
+    vectors fit in ``MEMORY_SHARE`` of the RAM; ``memory_nprobes`` is its lists searched per query.
+    Otherwise LanceDB's own index serves them: ``nprobes`` (IVF partitions searched), ``ef``
+    (HNSW candidate list) and ``refine_factor`` (re-ranking with full vectors, for the quantised PQ
+    and SQ indices) tune it (see ``benchmarks/vector_store.py`` for the recall they give).
+    Filters, keyword search and storage are LanceDB's either way.
     """
 
     def __init__(
-        self, path: str | Path, *, nprobes: int = 20, ef: int | None = None, refine_factor: int | None = 10
+        self,
+        path: str | Path,
+        *,
+        nprobes: int = 20,
+        ef: int | None = None,
+        refine_factor: int | None = 10,
+        memory_index: bool | None = None,
+        memory_nprobes: int = 16,
     ) -> None:
         self.lancedb = require("lancedb", "search", feature="the LanceDB index")
         self.pa = require("pyarrow", "search")
@@ -44,6 +61,10 @@ class LanceStore:
         self.nprobes = nprobes
         self.refine_factor = refine_factor
         self.ef = ef
+        self.memory_index = memory_index
+        self.memory_nprobes = memory_nprobes
+        self._memory: MemoryIndex | None = None
+        self._stale = True  # the table may have moved past the memory index's version
         self._db = self.lancedb.connect(str(self.path))
         self._pending: IndexInfo | None = None
         self._cache: dict[str, Any] = {}  # schema-derived facts, read once per write: queries stay cheap
@@ -112,6 +133,7 @@ class LanceStore:
             data = data.select(schema.names).cast(schema)
         except (self.pa.ArrowInvalid, self.pa.ArrowTypeError, self.pa.ArrowNotImplementedError) as exc:
             raise StoreError(f"{self.path}: the new rows do not fit the index's column types: {exc}") from None
+        self._stale = True
         if new:  # the caller knows none of these ids is stored: a plain append, much cheaper than a merge
             self._table.add(data)
             return
@@ -121,6 +143,7 @@ class LanceStore:
         if self._table is None or not ids:
             return 0
         before = self._table.count_rows()
+        self._stale = True
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             self._table.delete(f"id IN ({', '.join(_quote(i) for i in chunk)})")
@@ -161,6 +184,9 @@ class LanceStore:
         query_vector = check_query(vector, info.dim if info else None, k, offset)
         if self._table is None:
             return []
+        memory = self._memory_index()
+        if memory is not None:
+            return self._memory_search(memory, query_vector, k, where, offset, with_vectors)
         query = self._table.search(query_vector, vector_column_name="vector").distance_type("dot")
         kind = self._vector_index_type()
         if kind:
@@ -179,6 +205,19 @@ class LanceStore:
         hits = [self._hit(row, 1.0 - float(row["_distance"]), with_vectors) for row in rows]
         return sorted(hits, key=lambda h: (-h.score, h.id))
 
+    def _memory_search(
+        self, memory: MemoryIndex, query: np.ndarray, k: int, where: FilterSpec, offset: int, with_vectors: bool
+    ) -> list[Hit]:
+        conditions = parse_filter(where, self.columns())
+        positions, scores = memory.search(query, k + offset, conditions, self.memory_nprobes)
+        rows = memory.rows.take(self.pa.array(positions, self.pa.int64())).to_pylist()
+        hits = []
+        for position, score, row in zip(positions, scores, rows, strict=True):
+            if with_vectors:
+                row["vector"] = memory.vector(int(position))
+            hits.append(self._hit(row, float(score), with_vectors))
+        return sorted(hits, key=lambda h: (-h.score, h.id))[offset:]
+
     def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
         check_paging(k, offset, StoreError)
         if self._table is None or not query.strip():
@@ -194,20 +233,23 @@ class LanceStore:
 
     # ------------------------------------------------------------------ maintenance
     def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
-        """Bring indices up to date after writes: the text index always, the vector index once
-        the table has ``ann_min_rows`` rows; compacts small files left by many batches."""
+        """Bring indices up to date after writes: the text index always; once the table has
+        ``ann_min_rows`` rows, scalar indices on the metadata and the vector index (the saved
+        in-memory index, or LanceDB's own); compacts small files left by many batches."""
         if self._table is None:
             return
         self._ensure_text_index()
         rows = self._table.count_rows()
         if rows >= ann_min_rows:
-            if not self._has_vector_index():
-                self.build_vector_index()
             indexed = {c for i in self._table.list_indices() for c in i.columns}
             for name in self.columns():
                 if name not in indexed:
                     self.index_column(name)
         self._table.optimize()
+        self._stale = True
+        # last: every commit above makes a new table version, and the memory index is built for one
+        if rows >= ann_min_rows and self._memory_index() is None and not self._has_vector_index():
+            self.build_vector_index()
 
     def index_column(self, name: str, kind: str = "BTREE") -> None:
         """A scalar index on a metadata column, so filters on it prune rows before the vector search
@@ -243,6 +285,44 @@ class LanceStore:
         self._table.create_index("vector", config=configs[index_type](), replace=True)
         self._changed()
 
+    def _use_memory(self, rows: int) -> bool:
+        if self.memory_index is False:
+            return False
+        if self.memory_index:
+            require("faiss", "search", feature="the in-memory vector index")
+            return True
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            return False
+        dim = self.info().dim  # type: ignore[union-attr]
+        return rows * dim * 4 <= MEMORY_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+    def _memory_index(self) -> MemoryIndex | None:
+        """The in-memory index of the table's current version (loaded or built on first use), or None."""
+        if self._memory is not None and not self._stale:
+            return self._memory
+        version = self._table.version  # a LanceDB call (~0.4 ms): only after this store wrote
+        self._stale = False
+        if self._memory is not None and self._memory.version == version:
+            return self._memory
+        if self._cache.get("memory_off") == version:
+            return None
+        if not self._use_memory(self._table.count_rows()):
+            self._cache["memory_off"] = version
+            return None
+        folder = self.path / MEMORY_DIR
+        self._memory = MemoryIndex.load(folder, self._read_rows, self.columns(), version)
+        if self._memory.built:
+            try:
+                self._memory.save(folder)
+            except OSError as exc:  # a read-only index still serves; it rebuilds in every process
+                warnings.warn(f"{folder}: could not save the in-memory index ({exc})", stacklevel=2)
+        return self._memory
+
+    def _read_rows(self, with_vectors: bool) -> Any:
+        return self._scan(self._fields(with_vectors))
+
     def _has_vector_index(self) -> bool:
         return bool(self._vector_index_type())
 
@@ -260,6 +340,7 @@ class LanceStore:
 
     def _changed(self) -> None:
         self._cache.clear()
+        self._stale = True
 
     def _ensure_text_index(self) -> None:
         indices = self._table.list_indices()
@@ -289,6 +370,7 @@ class LanceStore:
 
     def _arrow(self, records: Records, info: IndexInfo) -> Any:
         pa = self.pa
+        kinds = self.columns()  # an existing table's column types win over what one batch looks like
         vectors = np.ascontiguousarray(records.vectors, dtype=np.float32)
         columns: dict[str, Any] = {
             "id": pa.array(records.ids, pa.string()),
@@ -299,7 +381,7 @@ class LanceStore:
             "vector_source": pa.array(records.vector_sources, pa.string()),
         }
         for name, values in records.metadata.items():
-            columns[name] = _column(pa, name, values)
+            columns[name] = _column(pa, name, values, kinds.get(name))
         schema = pa.schema(
             [pa.field(n, c.type) for n, c in columns.items()],
             metadata={_MODEL_KEY: info.model.encode(), _DIM_KEY: str(info.dim).encode()},
@@ -307,9 +389,13 @@ class LanceStore:
         return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
 
-def _column(pa: Any, name: str, values: Sequence[Any]) -> Any:
+def _column(pa: Any, name: str, values: Sequence[Any], kind: str | None = None) -> Any:
+    """A metadata column as Arrow: ``kind`` is the table's ("numeric" | "text"), else inferred."""
     filled = [v for v in values if v is not None]
-    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled)
+    if kind == "numeric" or (kind is None and filled and numeric):
+        if not numeric:  # the cast in add() names the column and the value
+            return pa.array(["" if v is None else str(v) for v in values], pa.string())
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
     return pa.array(["" if v is None else str(v) for v in values], pa.string())
 
