@@ -1,11 +1,12 @@
 """Every store against the exact in-memory store, the oracle."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
-from fashionclip.errors import ModelMismatchError, StoreError
+from fashionclip.errors import MissingExtraError, ModelMismatchError, StoreError
 from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records, memory_index
 
 INFO = IndexInfo("test-model", 16)
@@ -159,7 +160,7 @@ def overlap(exact, store, probes, where=None) -> float:
 
 
 def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeypatch):
-    monkeypatch.setattr(memory_index, "EXACT_MAX_ROWS", 1000)  # IVF from 1,000 rows, so the test stays small
+    monkeypatch.setattr(memory_index, "EXACT_MAX_FLOATS", 16_000)  # IVF from 1,000 rows: the test stays small
     data, probes = clustered(6000)
     exact, lance = ExactStore(), LanceStore(tmp_path / "db", memory_index=True)
     for s in (exact, lance):
@@ -190,7 +191,7 @@ def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeyp
 
 
 def test_a_saved_memory_index_for_other_rows_is_not_used(tmp_path, monkeypatch):
-    monkeypatch.setattr(memory_index, "EXACT_MAX_ROWS", 1000)
+    monkeypatch.setattr(memory_index, "EXACT_MAX_FLOATS", 16_000)
     data, probes = clustered(3000)
     lance = LanceStore(tmp_path / "db", memory_index=True)
     lance.claim(INFO)
@@ -277,3 +278,16 @@ def test_records_must_be_consistent():
         Records(["a", "a", "b"], good.vectors, good.images, good.texts, good.hashes)
     with pytest.raises(StoreError, match="metadata column 'base colour'"):
         Records(good.ids, good.vectors, good.images, good.texts, good.hashes, {"base colour": ["x"] * 3})
+
+
+def test_without_faiss_lancedb_serves_and_asking_for_the_memory_index_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
+    auto = LanceStore(tmp_path / "db")
+    auto.claim(INFO)
+    auto.add(records(50))
+    assert auto.search(records(50).vectors[4], 1)[0].id == "p4"
+    assert auto._memory is None  # LanceDB answered
+    forced = LanceStore(tmp_path / "db", memory_index=True)
+    with pytest.raises(MissingExtraError, match=r"pip install 'fashionclip\[search\]'"):
+        forced.search(records(50).vectors[4], 1)
+    assert forced.count() == 50

@@ -2,13 +2,17 @@
 
 Every write is one LanceDB commit (atomic: a killed run leaves whole batches
 or nothing), filters run inside the query as SQL (``prefilter``), keyword
-search is LanceDB's BM25 full-text index, and a vector index is built once the
-table is large enough for brute force to be slow.
+search is LanceDB's BM25 full-text index. Vector queries go to an in-memory
+FAISS index of the table (``memory_index.py``) when it fits in RAM, else to a
+LanceDB vector index built once the table is large enough for brute force to
+be slow. A store sees the writes made through it; open a new one to see
+another process's writes.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +42,8 @@ class LanceStore:
 
     Vector queries go to a :class:`MemoryIndex` (FAISS IVF-Flat over every vector, saved beside
     the table) when ``memory_index`` is True, or by default when FAISS is installed and the
-    vectors fit in ``MEMORY_SHARE`` of the RAM; ``memory_nprobes`` is its lists searched per query.
+    vectors fit in ``MEMORY_SHARE`` of the RAM; ``memory_candidates`` is how many vectors (that pass
+    the filter) a query compares: IVF lists nearest the query are probed until that many.
     Otherwise LanceDB's own index serves them: ``nprobes`` (IVF partitions searched), ``ef``
     (HNSW candidate list) and ``refine_factor`` (re-ranking with full vectors, for the quantised PQ
     and SQ indices) tune it (see ``benchmarks/vector_store.py`` for the recall they give).
@@ -53,7 +58,7 @@ class LanceStore:
         ef: int | None = None,
         refine_factor: int | None = 10,
         memory_index: bool | None = None,
-        memory_nprobes: int = 16,
+        memory_candidates: int = 8192,
     ) -> None:
         self.lancedb = require("lancedb", "search", feature="the LanceDB index")
         self.pa = require("pyarrow", "search")
@@ -62,9 +67,10 @@ class LanceStore:
         self.refine_factor = refine_factor
         self.ef = ef
         self.memory_index = memory_index
-        self.memory_nprobes = memory_nprobes
+        self.memory_candidates = memory_candidates
         self._memory: MemoryIndex | None = None
         self._stale = True  # the table may have moved past the memory index's version
+        self._memory_lock = threading.Lock()  # one build, however many threads query at once
         self._db = self.lancedb.connect(str(self.path))
         self._pending: IndexInfo | None = None
         self._cache: dict[str, Any] = {}  # schema-derived facts, read once per write: queries stay cheap
@@ -209,7 +215,7 @@ class LanceStore:
         self, memory: MemoryIndex, query: np.ndarray, k: int, where: FilterSpec, offset: int, with_vectors: bool
     ) -> list[Hit]:
         conditions = parse_filter(where, self.columns())
-        positions, scores = memory.search(query, k + offset, conditions, self.memory_nprobes)
+        positions, scores = memory.search(query, k + offset, conditions, self.memory_candidates)
         rows = memory.rows.take(self.pa.array(positions, self.pa.int64())).to_pylist()
         hits = []
         for position, score, row in zip(positions, scores, rows, strict=True):
@@ -302,6 +308,10 @@ class LanceStore:
         """The in-memory index of the table's current version (loaded or built on first use), or None."""
         if self._memory is not None and not self._stale:
             return self._memory
+        with self._memory_lock:
+            return self._current_memory_index()
+
+    def _current_memory_index(self) -> MemoryIndex | None:
         version = self._table.version  # a LanceDB call (~0.4 ms): only after this store wrote
         self._stale = False
         if self._memory is not None and self._memory.version == version:

@@ -23,8 +23,9 @@ import numpy as np
 
 from fashionclip.store.filters import Condition, to_mask
 
-# below this many rows a numpy scan over every vector is already fast and exact
-EXACT_MAX_ROWS = 10_000
+# up to this many numbers (rows x dimension, 64 MB of float32) a numpy scan over every vector
+# is exact and takes a few milliseconds; beyond, the IVF index
+EXACT_MAX_FLOATS = 1 << 24
 _FILE = "ivf.faiss"
 _STATE = "state.json"
 
@@ -53,7 +54,7 @@ class MemoryIndex:
         self.built = ready is None  # False when read from disk as saved
         if ready is None:
             vectors = _vectors(table)
-            if self.size <= EXACT_MAX_ROWS:
+            if vectors.size <= EXACT_MAX_FLOATS:
                 self._vectors = vectors
             else:
                 self._ivf = _build_ivf(vectors, trained)
@@ -64,9 +65,11 @@ class MemoryIndex:
         return int(self._ivf.nlist) if self._ivf is not None else 0
 
     def search(
-        self, query: np.ndarray, wanted: int, conditions: list[Condition], nprobes: int
+        self, query: np.ndarray, wanted: int, conditions: list[Condition], candidates: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions and inner products of the ``wanted`` best rows that satisfy ``conditions``."""
+        """Row positions and inner products of the ``wanted`` best rows that satisfy ``conditions``,
+        probing the IVF lists nearest the query until about ``candidates`` rows that pass the
+        filter were compared (a count, not a list number, so recall holds from 10k rows to 10M)."""
         mask = self.mask(conditions) if conditions else None
         if self._ivf is None:
             return self._exact(query, wanted, mask)
@@ -77,7 +80,8 @@ class MemoryIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         # a filter keeping a fraction f of the rows leaves f of each list: probe 1/f as many lists
         # so that as many candidates are compared (a very selective filter scans every list)
-        probes = min(self.lists, math.ceil(nprobes * self.size / selected))
+        per_list = selected / self.lists
+        probes = min(self.lists, max(1, math.ceil(candidates / per_list)))
         params = faiss.SearchParametersIVF(nprobe=probes)
         if mask is not None:
             bits = np.packbits(mask, bitorder="little")
