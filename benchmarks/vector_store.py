@@ -10,7 +10,8 @@ data points plus a little noise, as real queries land near products.
 "uniform" draws them uniformly on the sphere: the worst case for any index.
 
 Systems, in the same run: exact numpy search (the reference), FAISS HNSW, and
-LanceDB (the project's store) with each index type and query setting listed.
+the project's LanceStore: "memory" (its default, the in-memory FAISS IVF-Flat index
+of the table) and LanceDB's own indices, each with the query settings listed.
 
     python benchmarks/vector_store.py --n 1000000 --data ../shared/data
 """
