@@ -13,6 +13,7 @@ from fashionclip.errors import (
 from fashionclip.loading import load_model
 from fashionclip.preprocess.image import ImageLimits
 from fashionclip.registry import DEFAULT_MODEL, list_models
+from fashionclip.zeroshot import Prediction, ZeroShotClassifier
 
 __version__ = "0.1.0"
 
@@ -28,8 +29,10 @@ __all__ = [
     "MissingExtraError",
     "ModelNotAvailableError",
     "ModelSpec",
+    "Prediction",
     "PreprocessConfig",
     "UnknownModelError",
+    "ZeroShotClassifier",
     "__version__",
     "list_models",
     "load_model",

@@ -67,3 +67,7 @@ class ModelMismatchError(StoreError):
 
 class QueryError(FashionClipError, ValueError):
     """A search request is malformed (no query at all, a weight out of range, an unknown product id)."""
+
+
+class ClassificationError(FashionClipError, ValueError):
+    """Labels, templates, thresholds or options of a zero-shot classifier that cannot be used."""
