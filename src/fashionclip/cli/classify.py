@@ -1,0 +1,108 @@
+"""``fashionclip classify``: zero-shot labels or a taxonomy of attributes for a catalogue or images."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from fashionclip.catalog import read_catalog
+from fashionclip.errors import ClassificationError
+from fashionclip.loading import load_model
+from fashionclip.zeroshot.taxonomy import Attribute, Tagger, Taxonomy
+
+_FORMATS = (".csv", ".parquet")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "classify",
+        help="zero-shot labels or taxonomy attributes for a catalogue or images, to .csv / .parquet",
+        description=(
+            "Classify every image of a catalogue file (.csv/.jsonl/.parquet), an image folder or image files "
+            "into --labels, or tag it with every attribute of a --taxonomy YAML file, and write one row per "
+            "item with each attribute's labels and scores ('|' between several)."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", help="a catalogue file, an image folder, or image files")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--labels", help="comma-separated labels, e.g. 'dress,shirt,jeans'")
+    what.add_argument("--taxonomy", help="a YAML taxonomy of attributes (see the README)")
+    parser.add_argument("-o", "--output", required=True, help="OUT.csv or OUT.parquet")
+    parser.add_argument("--model", default="fashion-clip-mini", help="model (default: the bundled fashion-clip-mini)")
+    parser.add_argument("-k", "--k", type=int, default=1, help="labels kept per attribute (default 1)")
+    parser.add_argument("--multi-label", action="store_true", help="--labels: each label on its own, at --threshold")
+    parser.add_argument("--threshold", type=float, default=0.5, help="--multi-label threshold (default 0.5)")
+    parser.add_argument("--templates", default=None, help="'fashion' (the bundled ensemble), a file, or one template")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.output.endswith(_FORMATS):
+        raise ClassificationError(f"--output {args.output!r} must end in {' or '.join(_FORMATS)}")
+    if args.k < 1:
+        raise ClassificationError(f"--k must be a positive integer, got {args.k}")
+    taxonomy = _taxonomy(args)
+    ids, images = _items(args.inputs)
+    encoder = load_model(args.model)
+    tagger = Tagger(encoder, taxonomy)
+    result = encoder.encode_images(
+        images, batch_size=args.batch_size, on_error="skip", show_progress=not args.no_progress
+    )
+    for failure in result.failed:
+        print(f"skipped {ids[failure.index]} ({failure.item}): {failure.reason}", file=sys.stderr)
+    tags = tagger.tag_embeddings(result.embeddings, k=args.k) if len(result.indices) else []
+    rows = []
+    for position, item_tags in zip(result.indices, tags, strict=True):
+        row = {"id": ids[position], "image": images[position]}
+        for attribute in taxonomy.attributes:
+            found = item_tags[attribute.name]
+            row[attribute.name] = "|".join(p.label for p in found)
+            row[f"{attribute.name}_score"] = "|".join(f"{p.score:.4f}" for p in found)
+        rows.append(row)
+    _write(rows, ["id", "image", *[c for a in taxonomy.attributes for c in (a.name, f"{a.name}_score")]], args.output)
+    print(f"classified {len(rows)} of {len(ids)} items into {args.output} ({len(result.failed)} skipped)")
+    return 0 if rows or not ids else 1
+
+
+def _taxonomy(args: argparse.Namespace) -> Taxonomy:
+    if args.taxonomy:
+        return Taxonomy.load(args.taxonomy)
+    labels = [label.strip() for label in args.labels.split(",") if label.strip()]
+    attribute = Attribute(
+        "label", labels, multi_label=args.multi_label, thresholds=args.threshold, templates=args.templates
+    )
+    return Taxonomy([attribute])
+
+
+def _items(inputs: list[str]) -> tuple[list[str], list[str]]:
+    """Ids and image references: a catalogue's rows with an image, or the image files given."""
+    if len(inputs) == 1 and (Path(inputs[0]).is_dir() or inputs[0].lower().endswith((".csv", ".jsonl", ".parquet"))):
+        data = read_catalog(inputs[0])
+        for problem in data.problems:
+            print(f"skipped {problem.item}: {problem.reason}", file=sys.stderr)
+        items = [item for item in data.items if item.image]
+        return [item.id for item in items], [str(item.image) for item in items]
+    missing = [p for p in inputs if "://" not in p and not Path(p).is_file()]
+    if missing:
+        raise ClassificationError(f"no such image file: {missing[0]!r}")
+    return [Path(p).stem if "://" not in p else p for p in inputs], list(inputs)
+
+
+def _write(rows: list[dict], columns: list[str], output: str) -> None:
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    if output.endswith(".parquet"):
+        from fashionclip._extras import require
+
+        pa = require("pyarrow", "parquet")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({c: [r[c] for r in rows] for c in columns}), output)
+        return
+    with open(output, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)

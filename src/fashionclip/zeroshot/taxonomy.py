@@ -1,0 +1,190 @@
+"""A taxonomy file (YAML) of attributes to tag a catalogue with, and the tagger that applies it.
+
+templates: fashion              # optional: the default template set for every attribute
+attributes:
+  colour:
+    labels: [black, white, red, blue]
+  accessories:
+    labels: [belt, scarf, sunglasses]
+    multi_label: true
+    thresholds: {belt: 0.6}     # or one number; 0.5 by default
+  masterCategory:
+    labels: [Apparel, Footwear]
+  subCategory:
+    parent: masterCategory      # only the labels under the predicted parent compete
+    labels:
+      Apparel: [Topwear, Bottomwear]
+      Footwear: [Shoes, Sandal]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fashionclip.errors import ClassificationError
+from fashionclip.zeroshot.classifier import Prediction, ZeroShotClassifier
+
+_KEYS = {"labels", "parent", "multi_label", "thresholds", "templates", "prompts"}
+
+
+@dataclass
+class Attribute:
+    """One attribute; ``children`` maps each parent label to the labels allowed under it."""
+
+    name: str
+    labels: list[str]
+    parent: str | None = None
+    children: dict[str, list[str]] = field(default_factory=dict)
+    multi_label: bool = False
+    thresholds: float | dict[str, float] = 0.5
+    templates: Any = None
+    prompts: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Taxonomy:
+    """Attributes in an order where every parent comes before its children."""
+
+    attributes: list[Attribute]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Taxonomy:
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ClassificationError(f"taxonomy {str(path)!r}: cannot read: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ClassificationError(f"taxonomy {str(path)!r}: not valid YAML: {' '.join(str(exc).split())}") from None
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "taxonomy") -> Taxonomy:
+        if not isinstance(data, Mapping) or not isinstance(data.get("attributes"), Mapping) or not data["attributes"]:
+            raise ClassificationError(f"{source}: expected a mapping with 'attributes: {{name: {{labels: [...]}}}}'")
+        default_templates = data.get("templates")
+        attributes = {}
+        for name, spec in data["attributes"].items():
+            attributes[str(name)] = _attribute(str(name), spec, default_templates, source)
+        for attribute in attributes.values():
+            if attribute.parent is None:
+                continue
+            parent = attributes.get(attribute.parent)
+            if parent is None:
+                raise ClassificationError(
+                    f"{source}: attribute {attribute.name!r} has unknown parent {attribute.parent!r}"
+                )
+            if parent.multi_label:
+                raise ClassificationError(
+                    f"{source}: parent {parent.name!r} of {attribute.name!r} must be single-label"
+                )
+            stray = sorted(set(attribute.children) - set(parent.labels))
+            if stray:
+                raise ClassificationError(
+                    f"{source}: attribute {attribute.name!r} lists children of {stray}, which are not labels of "
+                    f"{parent.name!r}"
+                )
+        return cls(_parents_first(attributes, source))
+
+
+def _attribute(name: str, spec: Any, default_templates: Any, source: str) -> Attribute:
+    where = f"{source}: attribute {name!r}"
+    if not isinstance(spec, Mapping) or "labels" not in spec:
+        raise ClassificationError(f"{where}: expected a mapping with 'labels'")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise ClassificationError(f"{where}: unknown keys {unknown}; use {sorted(_KEYS)}")
+    parent = spec.get("parent")
+    labels_spec = spec["labels"]
+    children: dict[str, list[str]] = {}
+    if parent is not None:
+        if not isinstance(labels_spec, Mapping):
+            raise ClassificationError(f"{where}: with a parent, 'labels' maps each parent label to its labels")
+        for key, values in labels_spec.items():
+            children[str(key)] = _label_list(values, f"{where}, under {key!r}")
+        labels = list(dict.fromkeys(label for values in children.values() for label in values))
+    else:
+        labels = _label_list(labels_spec, where)
+    multi = spec.get("multi_label", False)
+    if not isinstance(multi, bool):
+        raise ClassificationError(f"{where}: multi_label must be true or false, got {multi!r}")
+    if multi and parent is not None:
+        raise ClassificationError(f"{where}: a child attribute must be single-label")
+    return Attribute(
+        name=name,
+        labels=labels,
+        parent=None if parent is None else str(parent),
+        children=children,
+        multi_label=multi,
+        thresholds=spec.get("thresholds", 0.5),
+        templates=spec.get("templates", default_templates),
+        prompts=dict(spec.get("prompts") or {}),
+    )
+
+
+def _label_list(values: Any, where: str) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise ClassificationError(f"{where}: 'labels' must be a non-empty list")
+    return [str(v) for v in values]
+
+
+def _parents_first(attributes: dict[str, Attribute], source: str) -> list[Attribute]:
+    ordered: list[Attribute] = []
+    placed: set[str] = set()
+    while len(ordered) < len(attributes):
+        ready = [a for a in attributes.values() if a.name not in placed and (a.parent is None or a.parent in placed)]
+        if not ready:
+            stuck = sorted(set(attributes) - placed)
+            raise ClassificationError(f"{source}: the parents of {stuck} form a cycle")
+        for attribute in ready:
+            ordered.append(attribute)
+            placed.add(attribute.name)
+    return ordered
+
+
+class Tagger:
+    """Applies a :class:`Taxonomy`: one classifier per attribute, label embeddings computed once."""
+
+    def __init__(self, encoder: Any, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.classifiers = {
+            a.name: ZeroShotClassifier(
+                encoder,
+                a.labels,
+                templates=a.templates,
+                prompts=a.prompts,
+                multi_label=a.multi_label,
+                thresholds=a.thresholds,
+            )
+            for a in taxonomy.attributes
+        }
+
+    def tag_embeddings(self, embeddings: np.ndarray, *, k: int = 1) -> list[dict[str, list[Prediction]]]:
+        """Per item: attribute -> its predictions (top ``k``; multi-label: those over threshold).
+        A child attribute only weighs the labels under its parent's predicted label, with
+        probabilities renormalised over them; none when that parent label has no children."""
+        out: list[dict[str, list[Prediction]]] = [{} for _ in range(len(np.atleast_2d(embeddings)))]
+        for attribute in self.taxonomy.attributes:
+            classifier = self.classifiers[attribute.name]
+            if attribute.parent is None:
+                for row, predictions in zip(out, classifier.predict_embeddings(embeddings, k=k), strict=True):
+                    row[attribute.name] = predictions
+                continue
+            scores = classifier.scores(embeddings)
+            index = {label: i for i, label in enumerate(attribute.labels)}
+            for row, item_scores in zip(out, scores, strict=True):
+                parent = row[attribute.parent][0].label if row[attribute.parent] else None
+                allowed = [index[label] for label in attribute.children.get(parent or "", [])]
+                if not allowed:
+                    row[attribute.name] = []
+                    continue
+                sub = item_scores[allowed] / item_scores[allowed].sum()
+                order = np.argsort(-sub, kind="stable")[:k]
+                row[attribute.name] = [Prediction(attribute.labels[allowed[i]], float(sub[i])) for i in order]
+        return out
