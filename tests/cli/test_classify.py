@@ -72,3 +72,20 @@ def test_an_unreadable_photo_is_skipped_and_named(tmp_path, capsys):
     assert main(["classify", str(folder), "--labels", "red,blue", "-o", str(out), "--no-progress"]) == 0
     assert [r["id"] for r in csv.DictReader(out.open())] == ["good"]
     assert "skipped broken" in capsys.readouterr().err
+
+
+def test_tags_written_into_an_index_become_filters(tmp_path, capsys):
+    db = str(tmp_path / "db")
+    assert main(["index", str(CATALOG), "--db", db, "--no-progress"]) == 0
+    labels = "t-shirt,dress,shoes,handbag,watch"
+    assert main(["classify", "--db", db, "--labels", labels, "--name", "kind"]) == 0  # the stored vectors
+    assert "wrote kind for 120 items" in capsys.readouterr().out
+    assert main(["search", "--db", db, "wrist watch", "--where", "kind=watch", "-k", "50", "--json"]) == 0
+    import json
+
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert found and all(hit["kind"] == "watch" for hit in found)
+    assert main(["classify", "--db", db, "--labels", "a,b", "--model", "openai-clip-vit-b-32"]) == 1
+    assert "holds 'fashion-clip-mini' vectors" in capsys.readouterr().err
+    assert main(["classify", "--db", str(tmp_path / "none"), "--labels", "a,b"]) == 1
+    assert "no index there" in capsys.readouterr().err

@@ -291,3 +291,21 @@ def test_without_faiss_lancedb_serves_and_asking_for_the_memory_index_says_what_
     with pytest.raises(MissingExtraError, match=r"pip install 'fashionclip\[search\]'"):
         forced.search(records(50).vectors[4], 1)
     assert forced.count() == 50
+
+
+def test_text_metadata_is_added_as_filterable_columns_and_bad_columns_are_refused(store):
+    store.add(records(6))
+    assert store.set_text_metadata(["p1", "p2", "nope"], {"style": ["casual", "formal", "x"]}) == 2
+    assert store.columns()["style"] == "text"
+    assert [h.id for h in store.search(records(6).vectors[2], 6, where={"style": "formal"})] == ["p2"]
+    assert store.get(["p1"])[0].metadata["style"] == "casual" and store.get(["p3"])[0].metadata["style"] == ""
+    assert store.get(["p1"], with_vectors=True)[0].vector is not None and store.count() == 6  # nothing else moved
+    for columns, message in (
+        ({"price": ["1", "2", "3"]}, "holds numbers"),
+        ({"text": ["a", "b", "c"]}, "the index's own"),
+        ({"two words": ["a", "b", "c"]}, "use letters"),
+        ({"style": ["a"]}, "1 values for 3 ids"),
+    ):
+        with pytest.raises(StoreError, match=message):
+            store.set_text_metadata(["p1", "p2", "p3"], columns)
+    assert store.get(["p1"])[0].metadata["style"] == "casual"

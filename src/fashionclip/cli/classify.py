@@ -7,6 +7,8 @@ import csv
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from fashionclip.catalog import read_catalog
 from fashionclip.errors import ClassificationError
 from fashionclip.loading import load_model
@@ -25,12 +27,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "item with each attribute's labels and scores ('|' between several)."
         ),
     )
-    parser.add_argument("inputs", nargs="+", help="a catalogue file, an image folder, or image files")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        help="a catalogue file, an image folder, or image files (none with --db: the index's items)",
+    )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--labels", help="comma-separated labels, e.g. 'dress,shirt,jeans'")
     what.add_argument("--taxonomy", help="a YAML taxonomy of attributes (see the README)")
-    parser.add_argument("-o", "--output", required=True, help="OUT.csv or OUT.parquet")
-    parser.add_argument("--model", default="fashion-clip-mini", help="model (default: the bundled fashion-clip-mini)")
+    parser.add_argument("-o", "--output", help="OUT.csv or OUT.parquet")
+    parser.add_argument(
+        "--db",
+        help="a search index: write the tags into it as metadata columns (filterable); without inputs, "
+        "classify the items already indexed, from their stored vectors",
+    )
+    parser.add_argument("--name", default="label", help="the column name for --labels (default 'label')")
+    parser.add_argument("--model", default=None, help="model (default: the index's model, else fashion-clip-mini)")
     parser.add_argument("-k", "--k", type=int, default=1, help="labels kept per attribute (default 1)")
     parser.add_argument("--multi-label", action="store_true", help="--labels: each label on its own, at --threshold")
     parser.add_argument("--threshold", type=float, default=0.5, help="--multi-label threshold (default 0.5)")
@@ -41,31 +53,63 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.output.endswith(_FORMATS):
+    if not args.output and not args.db:
+        raise ClassificationError("give -o OUT.csv|OUT.parquet, --db PATH, or both")
+    if args.output and not args.output.endswith(_FORMATS):
         raise ClassificationError(f"--output {args.output!r} must end in {' or '.join(_FORMATS)}")
     if args.k < 1:
         raise ClassificationError(f"--k must be a positive integer, got {args.k}")
+    if not args.inputs and not args.db:
+        raise ClassificationError("give a catalogue, an image folder or image files (or --db to tag an index)")
     taxonomy = _taxonomy(args)
-    ids, images = _items(args.inputs)
-    encoder = load_model(args.model)
+    store = _store(args.db) if args.db else None
+    model = args.model or (store.info().model if store is not None else "fashion-clip-mini")
+    if store is not None and model != store.info().model:
+        raise ClassificationError(f"--model {model!r}: the index at {args.db!r} holds {store.info().model!r} vectors")
+    encoder = load_model(model)
     tagger = Tagger(encoder, taxonomy)
-    result = encoder.encode_images(
-        images, batch_size=args.batch_size, on_error="skip", show_progress=not args.no_progress
-    )
-    for failure in result.failed:
-        print(f"skipped {ids[failure.index]} ({failure.item}): {failure.reason}", file=sys.stderr)
-    tags = tagger.tag_embeddings(result.embeddings, k=args.k) if len(result.indices) else []
+    if args.inputs:
+        ids, images = _items(args.inputs)
+        result = encoder.encode_images(
+            images, batch_size=args.batch_size, on_error="skip", show_progress=not args.no_progress
+        )
+        for failure in result.failed:
+            print(f"skipped {ids[failure.index]} ({failure.item}): {failure.reason}", file=sys.stderr)
+        done, vectors = [(ids[i], images[i]) for i in result.indices], result.embeddings
+        total = len(ids)
+    else:
+        hits = store.get(list(store.hashes()), with_vectors=True)  # type: ignore[union-attr]
+        done, vectors = [(h.id, h.image or "") for h in hits], np.stack([h.vector for h in hits]) if hits else None
+        total = len(hits)
+    tags = tagger.tag_embeddings(vectors, k=args.k) if done else []
     rows = []
-    for position, item_tags in zip(result.indices, tags, strict=True):
-        row = {"id": ids[position], "image": images[position]}
+    for (item_id, image), item_tags in zip(done, tags, strict=True):
+        row = {"id": item_id, "image": image}
         for attribute in taxonomy.attributes:
             found = item_tags[attribute.name]
             row[attribute.name] = "|".join(p.label for p in found)
             row[f"{attribute.name}_score"] = "|".join(f"{p.score:.4f}" for p in found)
         rows.append(row)
-    _write(rows, ["id", "image", *[c for a in taxonomy.attributes for c in (a.name, f"{a.name}_score")]], args.output)
-    print(f"classified {len(rows)} of {len(ids)} items into {args.output} ({len(result.failed)} skipped)")
-    return 0 if rows or not ids else 1
+    if args.output:
+        names = [c for a in taxonomy.attributes for c in (a.name, f"{a.name}_score")]
+        _write(rows, ["id", "image", *names], args.output)
+        print(f"classified {len(rows)} of {total} items into {args.output}")
+    if store is not None and rows:
+        columns = {a.name: [r[a.name] for r in rows] for a in taxonomy.attributes}
+        written = store.set_text_metadata([r["id"] for r in rows], columns)
+        print(f"wrote {', '.join(columns)} for {written} items into {args.db} (filter with --where)")
+    return 0 if rows or not total else 1
+
+
+def _store(db: str):
+    from fashionclip.store import LanceStore
+
+    if not Path(db).is_dir():
+        raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
+    store = LanceStore(db)
+    if store.info() is None:
+        raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
+    return store
 
 
 def _taxonomy(args: argparse.Namespace) -> Taxonomy:
@@ -73,7 +117,7 @@ def _taxonomy(args: argparse.Namespace) -> Taxonomy:
         return Taxonomy.load(args.taxonomy)
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
     attribute = Attribute(
-        "label", labels, multi_label=args.multi_label, thresholds=args.threshold, templates=args.templates
+        args.name, labels, multi_label=args.multi_label, thresholds=args.threshold, templates=args.templates
     )
     return Taxonomy([attribute])
 

@@ -12,6 +12,8 @@ from fashionclip.errors import ModelMismatchError, StoreError
 from fashionclip.store.filters import FilterSpec, check_column_name
 
 Value = str | int | float | None
+# the columns every store keeps for itself; metadata may not take these names
+RESERVED_COLUMNS = ("id", "vector", "image", "text", "content_hash", "vector_source")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class VectorStore(Protocol):
     def delete(self, ids: Sequence[str]) -> int:
         """Remove items by id; returns how many were there."""
 
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
+        """Write text metadata (e.g. zero-shot tags) for stored items, adding new columns;
+        vectors and other columns stay. Returns how many ids were stored."""
+
     def count(self, where: FilterSpec = None) -> int:
         """How many items (matching ``where``)."""
 
@@ -132,3 +138,15 @@ def check_paging(k: object, offset: object, error: type[Exception]) -> None:
         raise error(f"k must be a positive integer, got {k!r}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise error(f"offset must be a non-negative integer, got {offset!r}")
+
+
+def check_text_columns(ids: Sequence[str], columns: dict[str, list[str]], kinds: dict[str, str]) -> None:
+    """Refuse what would corrupt an index: a base or numeric column, a bad name, uneven lengths."""
+    for name, values in columns.items():
+        check_column_name(name)
+        if name in RESERVED_COLUMNS:
+            raise StoreError(f"column {name!r} is the index's own; choose another name for tags")
+        if kinds.get(name) == "numeric":
+            raise StoreError(f"column {name!r} holds numbers in this index; tags are text")
+        if len(values) != len(ids):
+            raise StoreError(f"column {name!r}: {len(values)} values for {len(ids)} ids")

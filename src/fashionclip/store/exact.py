@@ -13,7 +13,16 @@ import numpy as np
 
 from fashionclip._extras import require
 from fashionclip.errors import StoreError
-from fashionclip.store.base import Hit, IndexInfo, Records, Value, check_claim, check_paging, check_query
+from fashionclip.store.base import (
+    Hit,
+    IndexInfo,
+    Records,
+    Value,
+    check_claim,
+    check_paging,
+    check_query,
+    check_text_columns,
+)
 from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
 
 BM25_K1 = 1.2  # Lucene's and LanceDB's defaults, so both stores rank alike
@@ -88,6 +97,23 @@ class ExactStore:
         self._position = {item_id: p for p, item_id in enumerate(self._ids)}
         self._changed()
         return len(gone)
+
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
+        check_text_columns(ids, columns, self._kinds)
+        for name in columns:
+            self._kinds.setdefault(name, "text")
+        stored = 0
+        for i, item_id in enumerate(ids):
+            at = self._position.get(item_id)
+            if at is None:
+                continue
+            stored += 1
+            self._rows[at]["metadata"].update({name: str(values[i]) for name, values in columns.items()})
+        for row in self._rows:  # a new column reads "" where nothing was written, as in LanceDB
+            for name in columns:
+                row["metadata"].setdefault(name, "")
+        self._changed()
+        return stored
 
     def count(self, where: FilterSpec = None) -> int:
         return int(self._mask(where).sum()) if where else len(self._ids)

@@ -22,14 +22,23 @@ import numpy as np
 
 from fashionclip._extras import require
 from fashionclip.errors import StoreError
-from fashionclip.store.base import Hit, IndexInfo, Records, check_claim, check_paging, check_query
+from fashionclip.store.base import (
+    RESERVED_COLUMNS,
+    Hit,
+    IndexInfo,
+    Records,
+    check_claim,
+    check_paging,
+    check_query,
+    check_text_columns,
+)
 from fashionclip.store.filters import FilterSpec, parse_filter, to_sql
 from fashionclip.store.memory_index import MemoryIndex
 
 TABLE = "items"
 _MODEL_KEY = b"fashionclip.model"
 _DIM_KEY = b"fashionclip.dim"
-_BASE = ("id", "vector", "image", "text", "content_hash", "vector_source")
+_BASE = RESERVED_COLUMNS
 # below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
 ANN_MIN_ROWS = 10_000  # at 40k rows a LanceDB flat scan took 26 ms, an IVF_HNSW_SQ query 12 ms (recall 1.0)
 MEMORY_DIR = "memory-index"
@@ -154,6 +163,23 @@ class LanceStore:
             chunk = ids[start : start + 1000]
             self._table.delete(f"id IN ({', '.join(_quote(i) for i in chunk)})")
         return before - self._table.count_rows()
+
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
+        if self._table is None or not ids:
+            return 0
+        check_text_columns(ids, columns, self.columns())
+        present = {h.id for h in self.get(list(ids))}
+        new = [name for name in columns if name not in self.columns()]
+        if new:
+            self._table.add_columns({name: "CAST('' AS STRING)" for name in new})
+            self._changed()
+        data = self.pa.table(
+            {"id": self.pa.array(list(ids), self.pa.string())}
+            | {name: self.pa.array(values, self.pa.string()) for name, values in columns.items()}
+        )
+        self._table.merge_insert("id").when_matched_update_all().execute(data)
+        self._changed()
+        return len(present)
 
     def count(self, where: FilterSpec = None) -> int:
         if self._table is None:
