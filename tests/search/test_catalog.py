@@ -119,3 +119,34 @@ def test_the_bundled_model_finds_a_product_by_its_own_photo():
     hits = catalog.search(image=str(folder / rows[5]["image"]), k=3)
     assert hits[0].id == rows[5]["id"] and np.isclose(hits[0].score, 1.0, atol=1e-3)
     assert hits[0].metadata["articleType"] == rows[5]["articleType"]
+
+
+def test_navigation_moves_from_a_product_along_a_text_direction(catalog):
+    blue = {"d2", "s2", "j1"}
+    path = catalog.navigate("d1", "blue", away="red", steps=3, step_size=0.3, k=2, distinct=False)
+    assert len(path) == 3 and all(len(step) == 2 for step in path)
+    assert ids(path[0])[0] == "d3"  # the other red photo first
+    assert set(ids(path[-1])) <= blue  # then among the blue ones
+    distinct = [
+        i for step in catalog.navigate("d1", "blue", away="red", steps=3, step_size=0.3, k=2) for i in ids(step)
+    ]
+    assert "d1" not in distinct and len(distinct) == len(set(distinct)) == 6
+    women = catalog.navigate("d1", "blue", away="red", steps=2, step_size=0.8, k=3, where={"gender": "Women"})
+    assert all(h.metadata["gender"] == "Women" for step in women for h in step)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": 0}, "steps must be"),
+        ({"step_size": 0}, "step_size must be"),
+        ({"k": 0}, "k must be"),
+        ({"toward": " "}, "toward must be a non-empty text"),
+        ({"toward": "blue", "away": "blue"}, "embed alike"),
+        ({"like": "zzz"}, "no product with id 'zzz'"),
+    ],
+)
+def test_bad_navigation_is_named(catalog, kwargs, message):
+    options = {"like": "d1", "toward": "blue", **kwargs}
+    with pytest.raises(QueryError, match=message):
+        catalog.navigate(options.pop("like"), options.pop("toward"), **options)

@@ -150,6 +150,50 @@ class Catalog:
             hits = mmr(hits, wanted, diversity)
         return [_without_vector(h) for h in hits[offset:wanted]]
 
+    def navigate(
+        self,
+        like: str,
+        toward: str,
+        *,
+        away: str | None = None,
+        steps: int = 5,
+        step_size: float = 0.25,
+        k: int = 3,
+        where: FilterSpec = None,
+        distinct: bool = True,
+    ) -> list[list[Hit]]:
+        """Latent navigation ("GradedRecs"): start at product ``like``'s embedding, move it ``steps``
+        times by ``step_size`` along the text direction ``toward`` (minus ``away``, e.g. "darker"
+        away from "lighter"), and return the ``k`` nearest products at each step (the start
+        product left out; with ``distinct``, no product twice)."""
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 50:
+            raise QueryError(f"steps must be an integer in [1, 50], got {steps!r}")
+        if not _number_within(step_size, 0.0, 2.0, low_open=True):
+            raise QueryError(f"step_size must be within (0, 2], got {step_size!r}")
+        check_paging(k, 0, QueryError)
+        for name, text in (("toward", toward), ("away", away)):
+            if text is not None and (not isinstance(text, str) or not text.strip()):
+                raise QueryError(f"{name} must be a non-empty text")
+        start = self._query_vector(None, None, like, 1.0)
+        direction = self.encoder.encode_texts(toward)
+        if away is not None:
+            direction = direction - self.encoder.encode_texts(away)
+        norm = float(np.linalg.norm(direction))
+        if norm < 1e-6:
+            raise QueryError(f"{toward!r} and {away!r} embed alike: no direction to move along")
+        direction = direction / norm
+        seen = {like}
+        path = []
+        for step in range(1, steps + 1):
+            point = start + step * step_size * direction
+            point = (point / np.linalg.norm(point)).astype(np.float32)
+            hits = self.store.search(point, k + len(seen), where=where)
+            found = [h for h in hits if h.id not in seen][:k]
+            if distinct:
+                seen.update(h.id for h in found)
+            path.append(found)
+        return path
+
     def keyword_search(self, text: str, *, where: FilterSpec = None, k: int = 10, offset: int = 0) -> list[Hit]:
         """BM25 keyword search over titles/captions."""
         return self.search(text, where=where, k=k, offset=offset, keyword_weight=1.0)
