@@ -1,0 +1,129 @@
+"""The original ``fashion-clip`` package's API on top of this library, so code written for it
+keeps working: ``FCLIPDataset`` and ``FashionCLIP`` with the same call shapes.
+
+Differences (fixes): both sides of every similarity are L2-normalised (the original normalised
+only the query side in ``zero_shot_classification``); any model this library loads works,
+local checkpoint directories included; images go through this library's decoding (Pillow >= 10);
+``retrieval`` is exact (``approx`` is accepted and ignored: an exact scan of a catalogue that fits
+in memory is fast, and Annoy's approximation is not needed); bad arguments raise errors instead
+of ``assert``; the pre-computed Farfetch catalogue and vectors on the authors' S3 are not
+available. ``display_attention`` is not implemented yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fashionclip.errors import FashionClipError
+from fashionclip.loading import load_model
+
+_SOURCES = ("LOCAL", "S3", "URL")
+
+
+class CompatError(FashionClipError, ValueError):
+    """An argument the fashion-clip compatible API cannot use."""
+
+
+class FCLIPDataset:
+    """A catalogue: ``catalog`` is a list of ``{"id", "image", "caption", ...}`` rows whose
+    ``image`` is relative to ``image_source_path`` (a folder, an ``s3://`` prefix or a URL prefix)."""
+
+    def __init__(
+        self, name: str, image_source_path: str, image_source_type: str, catalog: list[dict] | None = None
+    ) -> None:
+        kind = str(image_source_type).upper()
+        if kind not in _SOURCES:
+            raise CompatError(f"image_source_type {image_source_type!r}: use one of {', '.join(_SOURCES)}")
+        if catalog is None:
+            raise CompatError(
+                f"catalog {name!r}: give its rows (catalog=[{{'id', 'image', 'caption'}}]); the original "
+                "package's hosted catalogues are not available"
+            )
+        for i, row in enumerate(catalog):
+            missing = [key for key in ("id", "image", "caption") if key not in row]
+            if missing:
+                raise CompatError(f"catalog row {i}: missing {missing}")
+        self.name = name
+        self.catalog = list(catalog)
+        self.ids = np.array([str(row["id"]) for row in catalog])
+        self.images = np.array([row["image"] for row in catalog])
+        join = os.path.join if kind == "LOCAL" else lambda base, tail: base.rstrip("/") + "/" + tail.lstrip("/")
+        self.images_path = np.array([join(image_source_path, row["image"]) for row in catalog])
+        self.captions = np.array([row["caption"] for row in catalog])
+        self.id_to_idx = {item_id: i for i, item_id in enumerate(self.ids)}
+
+    def random_product_id(self) -> str:
+        return str(self.ids[random.randrange(len(self.ids))])  # the original could index one past the end
+
+    def hash(self) -> str:
+        """A hash of the ids, image names and captions."""
+        parts = [
+            hashlib.sha256(" ".join(map(str, values)).encode()).hexdigest()
+            for values in (self.ids, self.images, self.captions)
+        ]
+        return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+class FashionCLIP:
+    """``FashionCLIP(model_name, dataset=None, normalize=True, approx=True)``: a model, and with a
+    dataset its image and caption vectors (``image_vectors``, ``textual_vectors``)."""
+
+    def __init__(
+        self,
+        model_name: str,
+        dataset: FCLIPDataset | None = None,
+        normalize: bool = True,
+        approx: bool = True,
+        auth_token: str | None = None,
+    ) -> None:
+        if auth_token:  # the Hugging Face hub reads HF_TOKEN; the argument keeps old calls working
+            os.environ.setdefault("HF_TOKEN", auth_token)
+        self.model_name = model_name
+        self.encoder = load_model(model_name)
+        self.dataset = dataset
+        self.approx = approx
+        if dataset is not None:
+            self.image_vectors = self.encode_images(list(dataset.images_path), batch_size=32)
+            self.textual_vectors = self.encode_text(list(dataset.captions), batch_size=32)
+            if normalize:
+                self.image_vectors = _unit(self.image_vectors)
+                self.textual_vectors = _unit(self.textual_vectors)
+
+    def encode_images(self, images: Sequence[Any], batch_size: int) -> np.ndarray:
+        """Raw (unnormalised) image features, as the original returned them."""
+        return self.encoder.encode_images(list(images), batch_size=batch_size, normalize=False)
+
+    def encode_text(self, text: Sequence[str], batch_size: int) -> np.ndarray:
+        """Raw (unnormalised) text features."""
+        return self.encoder.encode_texts(list(text), batch_size=batch_size, normalize=False)
+
+    def zero_shot_classification(self, images: Sequence[Any], text_labels: list[str], debug: bool = False) -> list[str]:
+        """The best label of ``text_labels`` for each image (labels used as the prompts, as before)."""
+        if not text_labels:
+            raise CompatError("text_labels: give at least one label")
+        sims = _unit(self.encode_images(images, batch_size=8)) @ _unit(self.encode_text(text_labels, batch_size=8)).T
+        if debug:
+            print(sims)
+        return [text_labels[i] for i in np.argmax(sims, axis=-1)]
+
+    def retrieval(self, queries: list[str], top_k: int = 10) -> np.ndarray:
+        """Indices into the dataset of the ``top_k`` images nearest each text query, best first."""
+        if self.dataset is None:
+            raise CompatError("retrieval needs a dataset: FashionCLIP(model_name, dataset=FCLIPDataset(...))")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise CompatError(f"top_k must be a positive integer, got {top_k!r}")
+        sims = _unit(self.encode_text(queries, batch_size=8)) @ _unit(self.image_vectors).T
+        return np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
+
+    def display_attention(self, image_path: str, query_text: str, pixel_size: int = 15, iterations: int = 5) -> None:
+        raise NotImplementedError("display_attention: the localisation heatmap is not implemented yet")
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
