@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fashionclip.encoder import l2_normalize
 from fashionclip.errors import FashionClipError
 from fashionclip.loading import load_model
 
@@ -92,8 +93,8 @@ class FashionCLIP:
             self.image_vectors = self.encode_images(list(dataset.images_path), batch_size=32)
             self.textual_vectors = self.encode_text(list(dataset.captions), batch_size=32)
             if normalize:
-                self.image_vectors = _unit(self.image_vectors)
-                self.textual_vectors = _unit(self.textual_vectors)
+                self.image_vectors = l2_normalize(self.image_vectors)
+                self.textual_vectors = l2_normalize(self.textual_vectors)
 
     def encode_images(self, images: Sequence[Any], batch_size: int) -> np.ndarray:
         """Raw (unnormalised) image features, as the original returned them."""
@@ -107,7 +108,9 @@ class FashionCLIP:
         """The best label of ``text_labels`` for each image (labels used as the prompts, as before)."""
         if not text_labels:
             raise CompatError("text_labels: give at least one label")
-        sims = _unit(self.encode_images(images, batch_size=8)) @ _unit(self.encode_text(text_labels, batch_size=8)).T
+        sims = self.encoder.similarity(
+            self.encode_images(images, batch_size=8), self.encode_text(text_labels, batch_size=8), scale=False
+        )
         if debug:
             print(sims)
         return [text_labels[i] for i in np.argmax(sims, axis=-1)]
@@ -118,12 +121,8 @@ class FashionCLIP:
             raise CompatError("retrieval needs a dataset: FashionCLIP(model_name, dataset=FCLIPDataset(...))")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise CompatError(f"top_k must be a positive integer, got {top_k!r}")
-        sims = _unit(self.encode_text(queries, batch_size=8)) @ _unit(self.image_vectors).T
+        sims = self.encoder.similarity(self.encode_text(queries, batch_size=8), self.image_vectors, scale=False)
         return np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
 
     def display_attention(self, image_path: str, query_text: str, pixel_size: int = 15, iterations: int = 5) -> None:
         raise NotImplementedError("display_attention: the localisation heatmap is not implemented yet")
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

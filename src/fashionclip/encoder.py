@@ -51,7 +51,8 @@ def _is_single_image(items: Any) -> bool:
     return isinstance(items, np.ndarray) and items.ndim in (2, 3)
 
 
-def _l2_normalize(vectors: np.ndarray) -> np.ndarray:
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero)."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
 
@@ -250,8 +251,8 @@ class Encoder:
         scale, giving CLIP's logits: ``softmax`` over them is zero-shot
         probabilities. Both sides are L2-normalised here, whatever was passed.
         """
-        a2 = _l2_normalize(np.atleast_2d(np.asarray(a, dtype=np.float32)))
-        b2 = _l2_normalize(np.atleast_2d(np.asarray(b, dtype=np.float32)))
+        a2 = l2_normalize(np.atleast_2d(np.asarray(a, dtype=np.float32)))
+        b2 = l2_normalize(np.atleast_2d(np.asarray(b, dtype=np.float32)))
         if a2.shape[1] != b2.shape[1]:
             raise ValueError(f"embedding sizes differ: {a2.shape[1]} vs {b2.shape[1]}")
         sims = a2 @ b2.T
@@ -261,7 +262,7 @@ class Encoder:
         if not outputs:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         vectors = np.concatenate(outputs).astype(np.float32, copy=False)
-        return _l2_normalize(vectors) if normalize else vectors
+        return l2_normalize(vectors) if normalize else vectors
 
 
 def _quiet(show_progress: bool | None, items: Sequence[Any]) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from fashionclip.cli.search import SHOWN_COLUMNS, format_table
+from fashionclip.cli.search import SHOWN_COLUMNS, format_table, open_index
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,11 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fashionclip.search import Catalog
-
-    if not Path(args.db).expanduser().is_dir():
-        raise FileNotFoundError(f"no index at {args.db!r}; build one with 'fashionclip index CATALOG --db {args.db}'")
-    catalog = Catalog.open(args.db, model=args.model)
+    catalog = open_index(args.db, args.model)
     path = catalog.navigate(
         args.id,
         args.toward,

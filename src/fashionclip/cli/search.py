@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fashionclip.store.base import Hit
+
+if TYPE_CHECKING:
+    from fashionclip.search import Catalog
 
 TITLE_WIDTH = 48
 SHOWN_COLUMNS = 3
@@ -44,14 +48,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def open_index(db: str, model: str | None) -> Catalog:
+    """The catalogue index at ``db`` for querying; a missing or empty index is an error."""
     from fashionclip.search import Catalog
 
-    if not Path(args.db).expanduser().is_dir():
-        raise FileNotFoundError(f"no index at {args.db!r}; build one with 'fashionclip index CATALOG --db {args.db}'")
-    catalog = Catalog.open(args.db, model=args.model)
+    if not Path(db).expanduser().is_dir():
+        raise FileNotFoundError(f"no index at {db!r}; build one with 'fashionclip index CATALOG --db {db}'")
+    catalog = Catalog.open(db, model=model)
     if len(catalog) == 0:
-        raise ValueError(f"the index at {args.db!r} is empty")
+        raise ValueError(f"the index at {db!r} is empty")
+    return catalog
+
+
+def run(args: argparse.Namespace) -> int:
+    catalog = open_index(args.db, args.model)
     hits = catalog.search(
         args.text,
         image=args.image,

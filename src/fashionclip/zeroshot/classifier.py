@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fashionclip.encoder import l2_normalize
 from fashionclip.errors import ClassificationError
 from fashionclip.zeroshot.templates import load_templates
 
@@ -76,22 +77,21 @@ class ZeroShotClassifier:
         """(L, D) one normalised embedding per label: the normalised mean of its prompts'
         normalised embeddings. Computed on first use, then kept."""
         if self._label_embeddings is None:
-            texts = [p for label in self.labels for p in self.prompts[label]]
-            encoded = _normalise(np.asarray(self.encoder.encode_texts(texts, show_progress=False), dtype=np.float32))
-            rows, start = [], 0
-            for label in self.labels:
-                count = len(self.prompts[label])
-                rows.append(encoded[start : start + count].mean(axis=0))
-                start += count
-            self._label_embeddings = _normalise(np.stack(rows))
+            self._label_embeddings = self._ensembles([self.prompts[label] for label in self.labels])
         return self._label_embeddings
 
     def _negative(self) -> np.ndarray:
         if self._negative_embedding is None:
-            texts = [t.format(self.negative) for t in self.templates]
-            encoded = _normalise(np.asarray(self.encoder.encode_texts(texts, show_progress=False), dtype=np.float32))
-            self._negative_embedding = _normalise(encoded.mean(axis=0, keepdims=True))[0]
+            self._negative_embedding = self._ensembles([[t.format(self.negative) for t in self.templates]])[0]
         return self._negative_embedding
+
+    def _ensembles(self, groups: list[list[str]]) -> np.ndarray:
+        """One embedding per group of prompts, embedded in one call: the normalised mean of the
+        group's normalised embeddings (CLIP's prompt ensembling)."""
+        texts = [text for group in groups for text in group]
+        encoded = l2_normalize(np.asarray(self.encoder.encode_texts(texts, show_progress=False), dtype=np.float32))
+        bounds = np.cumsum([0, *(len(group) for group in groups)])
+        return l2_normalize(np.stack([encoded[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
 
     # ------------------------------------------------------------------ scores
     def logits(self, embeddings: np.ndarray) -> np.ndarray:
@@ -162,7 +162,7 @@ class ZeroShotClassifier:
             raise ClassificationError(f"image embeddings of shape {vectors.shape}; expected (N, {dim})")
         if not np.isfinite(vectors).all():
             raise ClassificationError("image embeddings contain NaN or infinity")
-        return _normalise(vectors)
+        return l2_normalize(vectors)
 
 
 def _check_labels(labels: Sequence[str]) -> list[str]:
@@ -179,8 +179,3 @@ def _check_labels(labels: Sequence[str]) -> list[str]:
     if twice:
         raise ClassificationError(f"labels listed twice: {twice}")
     return out
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
