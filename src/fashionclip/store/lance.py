@@ -168,7 +168,6 @@ class LanceStore:
         if self._table is None or not ids:
             return 0
         check_text_columns(ids, columns, self.columns())
-        present = {h.id for h in self.get(list(ids))}
         new = [name for name in columns if name not in self.columns()]
         if new:
             self._table.add_columns({name: "CAST('' AS STRING)" for name in new})
@@ -177,9 +176,9 @@ class LanceStore:
             {"id": self.pa.array(list(ids), self.pa.string())}
             | {name: self.pa.array(values, self.pa.string()) for name, values in columns.items()}
         )
-        self._table.merge_insert("id").when_matched_update_all().execute(data)
+        merged = self._table.merge_insert("id").when_matched_update_all().execute(data)
         self._changed()
-        return len(present)
+        return int(merged.num_updated_rows)  # unknown ids match nothing and are not inserted
 
     def count(self, where: FilterSpec = None) -> int:
         if self._table is None:
