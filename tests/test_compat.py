@@ -49,5 +49,13 @@ def test_bad_arguments_are_named(tiny_checkpoint, dataset):
         bare.retrieval(["shirt"])
     with pytest.raises(CompatError, match="at least one label"):
         bare.zero_shot_classification(list(dataset.images_path), [])
-    with pytest.raises(NotImplementedError, match="not implemented yet"):
-        bare.display_attention(dataset.images_path[0], "belt")
+
+
+def test_display_attention_returns_the_heatmap_overlay(tiny_checkpoint, dataset):
+    from PIL import Image
+
+    model = FashionCLIP(str(tiny_checkpoint))
+    path = dataset.images_path[0]
+    overlay = model.display_attention(path, "belt", pixel_size=15, iterations=5)
+    assert isinstance(overlay, Image.Image) and overlay.size == Image.open(path).size
+    assert not np.array_equal(np.asarray(overlay), np.asarray(Image.open(path).convert("RGB")))

@@ -71,3 +71,7 @@ class QueryError(FashionClipError, ValueError):
 
 class ClassificationError(FashionClipError, ValueError):
     """Labels, templates, thresholds or options of a zero-shot classifier that cannot be used."""
+
+
+class ExplainError(FashionClipError, ValueError):
+    """A localisation heatmap cannot be made as asked (unknown method, a method the model cannot run)."""

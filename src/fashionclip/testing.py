@@ -25,13 +25,7 @@ def write_tiny_clip(
     context_length: int = 77,
 ) -> Path:
     """Write a random CLIP checkpoint (config, safetensors, tokenizer, preprocessor) to ``path``."""
-    import torch
-    from transformers import CLIPConfig, CLIPModel
-
-    try:
-        from transformers import CLIPImageProcessorPil as ImageProcessor
-    except ImportError:  # transformers 4.x
-        from transformers import CLIPImageProcessor as ImageProcessor
+    from transformers import CLIPConfig
 
     path = Path(path)
     common = dict(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers, num_attention_heads=2)
@@ -40,11 +34,34 @@ def write_tiny_clip(
         vision_config=dict(image_size=image_size, patch_size=patch_size, **common),
         projection_dim=projection_dim,
     )
+    return _save_random(path, config, seed)
+
+
+def write_vit_b32(path: str | Path, *, seed: int = 0) -> Path:
+    """Write a randomly initialised checkpoint with FashionCLIP's exact architecture (OpenAI / LAION
+    CLIP ViT-B/32: 224 px, patch 32, 768-wide 12-layer vision tower, 512-wide 12-layer text tower,
+    512-d joint space), about 600 MB. Speed does not depend on weight values, so it measures real
+    FashionCLIP speed; its embeddings mean nothing."""
+    from transformers import CLIPConfig
+
+    return _save_random(Path(path), CLIPConfig(), seed)  # the defaults are ViT-B/32's
+
+
+def _save_random(path: Path, config, seed: int) -> Path:
+    import torch
+    from transformers import CLIPModel
+
+    try:
+        from transformers import CLIPImageProcessorPil as ImageProcessor
+    except ImportError:  # transformers 4.x
+        from transformers import CLIPImageProcessor as ImageProcessor
+
     torch.manual_seed(seed)
     model = CLIPModel(config).eval()
     with quiet_transformers():
         model.save_pretrained(path, safe_serialization=True)
     clip_tokenizer().save_pretrained(path)
+    image_size = config.vision_config.image_size
     ImageProcessor(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     ).save_pretrained(path)

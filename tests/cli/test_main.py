@@ -156,10 +156,12 @@ def test_demo_runs_offline_with_the_bundled_model():
         assert section in result.stdout
 
 
-def test_demo_with_a_given_model(tiny_checkpoint: Path, capsys):
-    assert main(["demo", "--model", str(tiny_checkpoint), "--top-k", "2"]) == 0
+def test_demo_with_a_given_model(tiny_checkpoint: Path, tmp_path: Path, capsys):
+    heat = tmp_path / "heat.png"
+    assert main(["demo", "--model", str(tiny_checkpoint), "--top-k", "2", "--heatmap", str(heat)]) == 0
     out = capsys.readouterr().out
     assert f"model: {tiny_checkpoint}" in out and out.count("    2. ") == 7  # 4 text, filtered, like, hybrid
+    assert "Where is 'handbag'" in out and heat.stat().st_size > 0
 
 
 def test_demo_keeps_its_index_where_asked(tmp_path: Path, capsys):

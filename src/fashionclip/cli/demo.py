@@ -11,9 +11,11 @@ import numpy as np
 
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError
+from fashionclip.explain import explain
 from fashionclip.loading import load_model
 from fashionclip.registry import BUNDLED_MODEL, DEFAULT_MODEL
 from fashionclip.sample import sample_catalog
+from fashionclip.zeroshot import ZeroShotClassifier
 
 QUERIES = ("a blue denim jeans", "black leather handbag", "white sports shoes", "a red dress for women")
 CATEGORY_LABELS = ("t-shirt", "shirt", "jeans", "dress", "shoes", "handbag", "watch", "sunglasses")
@@ -36,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--top-k", type=int, default=3, help="results per query (default 3)")
     parser.add_argument("--db", help="keep the index in this directory (default: a temporary one)")
+    parser.add_argument("--heatmap", metavar="PNG", help="also write where 'handbag' is in the top handbag's photo")
     parser.add_argument(
         "--no-fallback",
         action="store_true",
@@ -81,17 +84,19 @@ def run(args: argparse.Namespace) -> int:
         _show('"jeans", keyword weight 0.5', catalog.search("jeans", keyword_weight=0.5, k=args.top_k))
         images = np.stack([hit.vector for hit in catalog.store.get([r["id"] for r in rows], with_vectors=True)])
 
-    template = encoder.spec.prompt_template
-    prompts = [template.format(label) for label in CATEGORY_LABELS]
-    probabilities = _softmax(encoder.similarity(images, encoder.encode_texts(prompts)))  # (N, L)
-    print(f"\nZero-shot classification (template {template!r})")
+    classifier = ZeroShotClassifier(encoder, CATEGORY_LABELS)
+    predictions = classifier.predict_embeddings(images)
+    print(f"\nZero-shot classification (template {classifier.templates[0]!r})")
     for index in range(0, len(rows), len(rows) // 8):
-        best = int(np.argmax(probabilities[index]))
-        row = rows[index]
+        best, row = predictions[index][0], rows[index]
         print(
-            f"  {row['id']:>6}  {CATEGORY_LABELS[best]:<10} p={probabilities[index, best]:.2f}  "
-            f"(catalogue: {row['articleType']})  {row['title']}"
+            f"  {row['id']:>6}  {best.label:<10} p={best.score:.2f}  (catalogue: {row['articleType']})  {row['title']}"
         )
+    if args.heatmap:
+        photo = root / next(row["image"] for row in rows if str(row["id"]) == first.id)
+        heatmap = explain(encoder, photo, "handbag")
+        heatmap.save(args.heatmap, photo)
+        print(f"\nWhere is 'handbag' in {first.id}: peak at {heatmap.peak} ({heatmap.method}) -> {args.heatmap}")
     return 0
 
 
@@ -100,8 +105,3 @@ def _show(title: str, hits: list) -> None:
     for rank, hit in enumerate(hits, start=1):
         kind = f"{hit.metadata.get('articleType', '')}/{hit.metadata.get('baseColour', '')}"
         print(f"    {rank}. {hit.id:>6}  {hit.score:.3f}  {kind:<24} {hit.text}")
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)

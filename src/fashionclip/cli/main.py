@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from fashionclip import __version__
-from fashionclip.cli import classify, demo, embed, index, models, navigate, search, train
+from fashionclip.cli import classify, demo, embed, explain, index, models, navigate, search, train
 
-_COMMANDS = (models, embed, index, search, navigate, classify, train, demo)
+_COMMANDS = (models, embed, index, search, navigate, classify, explain, train, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

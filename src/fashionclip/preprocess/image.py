@@ -277,6 +277,10 @@ class ImagePreprocessor:
 
     def pixels(self, image: Image.Image) -> np.ndarray:
         """Normalised pixels of an RGB image, channels first."""
-        array = np.asarray(resize_and_crop(image, self.config), dtype=np.float32)  # (S, S, 3)
+        return self.normalize(resize_and_crop(image, self.config))
+
+    def normalize(self, image: Image.Image) -> np.ndarray:
+        """An RGB image already at the model's size -> normalised (3, S, S) float32."""
+        array = np.asarray(image, dtype=np.float32)  # (S, S, 3)
         array = array * self._scale - self._offset
-        return np.ascontiguousarray(array.transpose(2, 0, 1))  # (3, S, S)
+        return np.ascontiguousarray(array.transpose(2, 0, 1))

@@ -16,14 +16,14 @@ def load_templates(spec: str | Path | Sequence[str]) -> list[str]:
     comments), or a list; each must hold exactly one ``{}`` for the label."""
     if isinstance(spec, (str, Path)) and str(spec) in BUNDLED:
         text = resources.files("fashionclip").joinpath(f"data/templates/{spec}.txt").read_text(encoding="utf-8")
-        return check_templates(_lines(text), f"bundled set {str(spec)!r}")
+        return check_templates(text_lines(text), f"bundled set {str(spec)!r}")
     if isinstance(spec, Path) or (isinstance(spec, str) and ("{}" not in spec)):
         path = Path(spec)
         if not path.is_file():
             raise ClassificationError(
                 f"templates {str(spec)!r}: not a bundled set ({', '.join(BUNDLED)}), a file, or a template with {{}}"
             )
-        return check_templates(_lines(path.read_text(encoding="utf-8")), str(path))
+        return check_templates(text_lines(path.read_text(encoding="utf-8")), str(path))
     if isinstance(spec, str):
         return check_templates([spec], "template")
     return check_templates(list(spec), "templates")
@@ -40,5 +40,6 @@ def check_templates(templates: list[str], source: str) -> list[str]:
     return templates
 
 
-def _lines(text: str) -> list[str]:
+def text_lines(text: str) -> list[str]:
+    """The non-empty, non-comment (``#``) lines of a text file, stripped."""
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
