@@ -211,9 +211,8 @@ def explain(
     if not isinstance(template, str) or template.count("{}") != 1:
         raise ExplainError(f"template {template!r} must contain exactly one {{}}")
     competitors = _competitors(contrast)
-    if method == "crops":
-        _check_scales(scales)
-    if method == "occlusion" and (isinstance(occluder, bool) or not isinstance(occluder, int) or occluder < 1):
+    _check_scales(scales)
+    if isinstance(occluder, bool) or not isinstance(occluder, int) or occluder < 1:
         raise ExplainError(f"occluder must be a positive number of patches, got {occluder!r}")
 
     started = time.perf_counter()
