@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from fashionclip import load_model
+from fashionclip.evaluation.metrics import classification_scores
 from fashionclip.loading import local_checkpoint
 from fashionclip.machine import cpu_name
 from fashionclip.training.config import load_recipe
 from fashionclip.training.data import read_sources, split_by_id
-from fashionclip.training.validate import weighted_f1
 
 FMNIST_LABELS = [
     "T-shirt/top",
@@ -51,7 +51,8 @@ def zero_shot_f1(encoder, image_emb, truth, labels, prompt="a photo of a {}"):
     text = encoder.encode_texts([prompt.format(label) for label in labels])
     predicted = (image_emb @ text.T).argmax(1)
     index = {label: i for i, label in enumerate(labels)}
-    f1, per_class = weighted_f1([index[t] for t in truth], predicted, len(labels))
+    scores = classification_scores([index[t] for t in truth], predicted, len(labels))
+    f1, per_class = scores.weighted_f1, scores.f1
     return f1, dict(zip(labels, per_class.tolist(), strict=True))
 
 

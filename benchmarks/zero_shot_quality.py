@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from fashionclip import ZeroShotClassifier, load_model
+from fashionclip.evaluation.metrics import classification_scores
 from fashionclip.machine import cpu_name
 from fashionclip.training.config import load_recipe
 from fashionclip.training.data import read_sources, split_by_id
-from fashionclip.training.validate import weighted_f1
 from fashionclip.zeroshot import load_templates
 from fashionclip.zeroshot.thresholds import fit_thresholds, multilabel_f1
 
@@ -44,7 +44,7 @@ def kagl(encoder, kagl_val, everything) -> dict:
         for name, templates in TEMPLATES.items():
             classifier = ZeroShotClassifier(encoder, labels, templates=templates)
             predicted = classifier.scores(images[keep]).argmax(axis=1)
-            row[name] = float(weighted_f1(truth, predicted, len(labels))[0])
+            row[name] = classification_scores(truth, predicted, len(labels)).weighted_f1
         results[column] = row
     return results
 

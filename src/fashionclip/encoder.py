@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -84,8 +86,10 @@ class Encoder:
         *,
         limits: ImageLimits = ImageLimits(),
         num_workers: int | None = None,
+        checkpoint: Path | None = None,
     ) -> None:
         self.spec = spec
+        self.checkpoint = checkpoint
         self.backend = backend
         self.tokenizer = tokenizer
         self.preprocess = preprocess
@@ -115,6 +119,19 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
+
+    def fingerprint(self) -> str:
+        """A short key for caches of this encoder's outputs: the model's name and source, its
+        preprocessing, numeric type, and the name, size and modification time of every file in
+        its checkpoint folder (a re-trained checkpoint at the same path gets a new key)."""
+        digest = hashlib.sha256(repr((self.spec.name, self.spec.source, self.preprocess)).encode())
+        digest.update(str(getattr(self.backend, "dtype", "")).encode())
+        if self.checkpoint is not None and Path(self.checkpoint).is_dir():
+            for file in sorted(Path(self.checkpoint).iterdir()):
+                if file.is_file():
+                    stat = file.stat()
+                    digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        return digest.hexdigest()[:16]
 
     # ---------------------------------------------------------------- images
     @overload

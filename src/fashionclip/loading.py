@@ -171,7 +171,7 @@ def load_model(
         backend, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
     # the spec of a loaded encoder describes the checkpoint actually loaded
     spec = replace(spec, embedding_dim=backend.embedding_dim)
-    return Encoder(spec, backend, tokenizer, preprocess, limits=limits or ImageLimits())
+    return Encoder(spec, backend, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path)
 
 
 def _is_open_clip(path: Path, spec: ModelSpec) -> bool:

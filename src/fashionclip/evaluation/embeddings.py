@@ -1,0 +1,74 @@
+"""Embeddings of evaluation datasets, cached on disk per (model, dataset, preprocessing)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fashionclip.evaluation.dataset import EvalDataset
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$FASHIONCLIP_CACHE/embeddings``, else ``~/.cache/fashionclip/embeddings``."""
+    root = os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip"
+    return Path(root) / "embeddings"
+
+
+class EmbeddingCache:
+    """Image and text embeddings in ``.npz`` files named by the encoder's fingerprint (name,
+    preprocessing, checkpoint files) and the dataset's (ids and image references). A changed
+    checkpoint, preprocessing or dataset gets new files; ``root=None`` keeps nothing."""
+
+    def __init__(self, root: str | Path | None) -> None:
+        self.root = Path(root) if root is not None else None
+
+    def images(
+        self, encoder: Any, dataset: EvalDataset, *, batch_size: int = 64, show_progress: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """``(embeddings, indices, failures)``: the embeddings of the readable images, their
+        item indices, and a description of each image that could not be read."""
+        path = self._path(encoder, f"images-{dataset.fingerprint()}")
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as data:
+                return data["embeddings"], data["indices"], [str(f) for f in data["failures"]]
+        result = encoder.encode_images(
+            dataset.images, batch_size=batch_size, on_error="skip", show_progress=show_progress
+        )
+        failures = [f"{dataset.ids[f.index]} ({f.item}): {f.reason}" for f in result.failed]
+        indices = np.asarray(result.indices, dtype=np.int64)
+        self._save(path, embeddings=result.embeddings, indices=indices, failures=np.asarray(failures, dtype=str))
+        return result.embeddings, indices, failures
+
+    def texts(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` (normalised), cached by their content."""
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+        path = self._path(encoder, f"texts-{digest}")
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as data:
+                return data["embeddings"]
+        embeddings = encoder.encode_texts(list(texts)) if texts else np.zeros((0, encoder.embedding_dim), np.float32)
+        self._save(path, embeddings=embeddings)
+        return embeddings
+
+    def _path(self, encoder: Any, name: str) -> Path | None:
+        if self.root is None:
+            return None
+        key = encoder.fingerprint() if hasattr(encoder, "fingerprint") else hashlib.sha256(encoder.name.encode())
+        return self.root / f"{key if isinstance(key, str) else key.hexdigest()[:16]}-{name}.npz"
+
+    def _save(self, path: Path | None, **arrays: np.ndarray) -> None:
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, path)  # never a half-written cache file
+        log.debug("cached %s", path)

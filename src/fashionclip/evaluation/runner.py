@@ -1,0 +1,89 @@
+"""Run tasks for several models on several datasets, collecting results and skips."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fashionclip.evaluation.dataset import DatasetError, EvalDataset
+from fashionclip.evaluation.embeddings import EmbeddingCache
+from fashionclip.evaluation.tasks import TASKS, Context, EvalOptions, TaskResult, TaskSkipped
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """Every task result, every (model, dataset, task) that did not apply and why, and the
+    images that could not be read per (model, dataset)."""
+
+    results: list[TaskResult] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    unreadable: dict[str, list[str]] = field(default_factory=dict)
+    options: EvalOptions = field(default_factory=EvalOptions)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "options": asdict(self.options),
+            "results": [r.to_dict() for r in self.results],
+            "skipped": self.skipped,
+            "unreadable_images": self.unreadable,
+        }
+
+
+def check_tasks(tasks: Sequence[str] | None) -> list[str]:
+    """The task names to run (all by default), refusing unknown ones by name."""
+    if tasks is None:
+        return list(TASKS)
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise DatasetError(f"unknown task(s) {', '.join(map(repr, unknown))}; use: {', '.join(TASKS)}")
+    if not tasks:
+        raise DatasetError(f"give at least one task: {', '.join(TASKS)}")
+    return list(tasks)
+
+
+def evaluate(
+    models: Sequence[Any],
+    datasets: Sequence[EvalDataset],
+    *,
+    tasks: Sequence[str] | None = None,
+    options: EvalOptions = EvalOptions(),
+    cache: EmbeddingCache | None = None,
+    show_progress: bool = True,
+) -> Evaluation:
+    """Run ``tasks`` (all by default) for every model (a name, a checkpoint path or a loaded
+    encoder) on every dataset. A task that does not apply to a dataset is recorded as skipped
+    with its reason; unreadable images are left out and listed."""
+    from fashionclip.loading import load_model
+
+    names = check_tasks(tasks)
+    cache = cache or EmbeddingCache(None)
+    evaluation = Evaluation(options=options)
+    for model in models:
+        encoder = load_model(model) if isinstance(model, str) else model
+        for dataset in datasets:
+            if len(dataset) == 0:
+                raise DatasetError(f"dataset {dataset.name!r} has no items")
+            embeddings, indices, failures = cache.images(
+                encoder, dataset, batch_size=options.batch_size, show_progress=show_progress
+            )
+            if failures:
+                evaluation.unreadable[f"{encoder.name} / {dataset.name}"] = failures
+                print(f"{dataset.name}: {len(failures)} unreadable image(s) left out", file=sys.stderr)
+            readable = dataset if len(indices) == len(dataset) else dataset.subset(indices.tolist())
+            context = Context(encoder, readable, embeddings, cache, options)
+            for name in names:
+                try:
+                    evaluation.results.append(TASKS[name](context))
+                except TaskSkipped as reason:
+                    log.info("skipped %s on %s: %s", name, dataset.name, reason)
+                    evaluation.skipped.append(
+                        {"model": encoder.name, "dataset": dataset.name, "task": name, "reason": str(reason)}
+                    )
+    return evaluation
