@@ -27,24 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from fashionclip import load_model
+from fashionclip.evaluation.datasets.fmnist import CLASSES as FMNIST_CLASSES
 from fashionclip.evaluation.metrics import classification_scores
 from fashionclip.loading import local_checkpoint
 from fashionclip.machine import cpu_name
 from fashionclip.training.config import load_recipe
 from fashionclip.training.data import read_sources, split_by_id
 
-FMNIST_LABELS = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FMNIST_LABELS = list(FMNIST_CLASSES)
 
 
 def zero_shot_f1(encoder, image_emb, truth, labels, prompt="a photo of a {}"):

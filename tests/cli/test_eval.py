@@ -18,11 +18,11 @@ CATALOG = str(resources.files("fashionclip") / "data" / "sample_catalog" / "cata
 def test_eval_writes_a_leaderboard_for_two_models(tiny_checkpoint, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "out"
-    args = ["eval", "--models", f"{tiny_checkpoint},fashion-clip-mini", "--data", f"{CATALOG}?limit=30"]
+    args = ["eval", "--models", f"{tiny_checkpoint},fashion-clip-mini", "--data", f"{CATALOG}?limit=30&name=sample"]
     args += ["-o", str(out), "--tasks", "zero-shot,text-to-image", "--resamples", "20", "--no-progress"]
     assert main([*args, "--cache", str(tmp_path / "cache"), "--top-classes", "5"]) == 0
     printed = capsys.readouterr().out
-    assert "## catalog · zero-shot (`articleType`, 5 classes)" in printed and "| fashion-clip-mini |" in printed
+    assert "## sample · zero-shot (`articleType`, 5 classes)" in printed and "| fashion-clip-mini |" in printed
     results = json.loads((out / "results.json").read_text())["results"]
     assert {(r["model"], r["task"]) for r in results} == {
         (str(tiny_checkpoint), "zero-shot"),
@@ -31,15 +31,21 @@ def test_eval_writes_a_leaderboard_for_two_models(tiny_checkpoint, tmp_path, cap
         ("fashion-clip-mini", "text-to-image"),
     }
     assert all(r["queries"] > 0 for r in results)
-    assert (out / "plots" / "catalog-text-to-image-recall-at-k.png").is_file()
+    assert (out / "plots" / "sample-text-to-image-recall-at-k.png").is_file()
     assert list((tmp_path / "cache").glob("*.npz"))
 
 
 def test_parse_data_options():
-    assert parse_data("kagl:data/kagl?split=val&limit=20", None) == ("kagl:data/kagl", {"split": "val", "limit": 20})
-    assert parse_data("shop.csv?label_columns=a,b", 5) == ("shop.csv", {"limit": 5, "label_columns": ["a", "b"]})
+    assert parse_data("kagl:data/kagl?split=val&limit=20&top_classes=40&attribute=gender", None) == (
+        "kagl:data/kagl",
+        {"split": "val", "limit": 20},
+        {"top_classes": 40, "attribute": "gender"},
+    )
+    assert parse_data("shop.csv?label_columns=a,b", 5) == ("shop.csv", {"limit": 5, "label_columns": ["a", "b"]}, {})
     with pytest.raises(DatasetError, match="limit must be an integer, got 'x'"):
         parse_data("kagl:k?limit=x", None)
+    with pytest.raises(DatasetError, match="top_classes must be an integer, got 'many'"):
+        parse_data("kagl:k?top_classes=many", None)
 
 
 @pytest.mark.parametrize(

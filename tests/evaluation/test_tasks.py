@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from fashionclip.evaluation.dataset import DatasetError, EvalDataset
+from fashionclip.evaluation.dataset import DatasetError, EvalDataset, EvaluationError
 from fashionclip.evaluation.embeddings import EmbeddingCache
 from fashionclip.evaluation.report import markdown, write_report
 from fashionclip.evaluation.runner import check_tasks, evaluate
@@ -122,9 +122,9 @@ def test_report_files(shop, tmp_path):
 
 
 def test_bad_task_names_and_datasets(shop):
-    with pytest.raises(DatasetError, match="unknown task\\(s\\) 'zero_shot'; use: zero-shot"):
+    with pytest.raises(EvaluationError, match="unknown task\\(s\\) 'zero_shot'; use: zero-shot"):
         check_tasks(["zero_shot"])
-    with pytest.raises(DatasetError, match="give at least one task"):
+    with pytest.raises(EvaluationError, match="give at least one task"):
         check_tasks([])
     with pytest.raises(DatasetError, match="has no items"):
         evaluate([KeywordEncoder()], [shop.subset([])], show_progress=False)
@@ -144,3 +144,35 @@ def test_inconsistent_datasets_are_refused(shop, kwargs, message):
     fields = {"name": "x", "ids": shop.ids, "images": shop.images, **kwargs}
     with pytest.raises(DatasetError, match=message):
         EvalDataset(**fields)
+
+
+@pytest.mark.parametrize(
+    ("options", "task_options", "message"),
+    [
+        (EvalOptions(prompt="a photo"), {}, "options: prompt 'a photo' must contain exactly one {}"),
+        (EvalOptions(top_classes=0), {}, "options: top_classes must be a positive integer, got 0"),
+        (EvalOptions(ks=(0,)), {}, "options: ks must be positive integers"),
+        (FAST, {"min_count": -1}, "dataset 'shop': min_count must be a positive integer, got -1"),
+        (FAST, {"colour": "red"}, "dataset 'shop': unknown task option\\(s\\) colour"),
+    ],
+)
+def test_bad_options_are_named(shop, options, task_options, message):
+    shop.task_options = task_options
+    with pytest.raises(EvaluationError, match=message):
+        evaluate([KeywordEncoder()], [shop], options=options, show_progress=False)
+
+
+def test_a_prompt_for_class_and_tag_queries(shop):
+    shop.task_options = {"prompt": "a {} thing"}
+    result = by_task(evaluate([KeywordEncoder()], [shop], tasks=["tag-to-image"], options=FAST, show_progress=False))
+    assert result["tag-to-image"].scores["map"].value == 1.0
+    assert set(result["tag-to-image"].scores) == {"map", "precision@1", "precision@5", "precision@10", "ndcg@10"}
+
+
+def test_one_label_column_is_not_both_category_and_subcategory(shop):
+    shop.labels = {"colour": shop.labels["colour"]}
+    evaluation = evaluate([KeywordEncoder()], [shop], tasks=["category-to-product", "subcategory-to-product"])
+    assert [r.task for r in evaluation.results] == ["category-to-product"]
+    assert evaluation.skipped[0]["reason"] == (
+        "subcategory-to-product: 'colour' is the category column too; name another"
+    )

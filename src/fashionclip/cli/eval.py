@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fashionclip.evaluation.dataset import DatasetError
+from fashionclip.evaluation.dataset import DatasetError, EvaluationError
 from fashionclip.evaluation.tasks import TASKS, EvalOptions
 
 
@@ -18,8 +18,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Run evaluation tasks for every model on every dataset and write leaderboard.md, results.json "
             "and plots/*.png to --output. Datasets are LAYOUT:PATH (kagl, fmnist, ccp, fashiongen, catalog, "
             "deepfashion-inshop, fashion200k, polyvore, atlas, imaterialist) or a catalogue file, with options "
-            "after '?': kagl:data/kagl?split=val&limit=2000. Tasks that do not apply to a dataset are listed "
-            "as such."
+            "after '?': kagl:data/kagl?split=val&limit=2000&top_classes=40 (attribute, category, subcategory, prompt, "
+            "top_classes and min_count there apply to that dataset only; name=... renames it in the "
+            "leaderboard). Tasks that do not apply to a "
+            "dataset are listed as such."
         ),
     )
     parser.add_argument("--models", required=True, help="comma-separated registry names or checkpoint folders")
@@ -32,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--category", help="label column for category-to-product")
     parser.add_argument("--subcategory", help="label column for subcategory-to-product")
     parser.add_argument("--templates", help="zero-shot prompts: 'fashion' (ensemble), a file, or one template")
+    parser.add_argument("--prompt", help="template with {} for class and tag queries (default: the model's)")
     parser.add_argument("--top-classes", type=int, help="keep only the N most frequent classes")
     parser.add_argument("--min-count", type=int, default=1, help="items a class or tag needs to count (default 1)")
     parser.add_argument("--k", default="1,5,10", help="cut-offs for R@k and P@k (default 1,5,10)")
@@ -45,26 +48,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def parse_data(spec: str, limit: int | None) -> tuple[str, dict[str, Any]]:
-    """``LAYOUT:PATH?split=val&limit=100`` -> (``LAYOUT:PATH``, loader options)."""
+TASK_OPTIONS = {
+    "attribute": str,
+    "category": str,
+    "subcategory": str,
+    "prompt": str,
+    "top_classes": int,
+    "min_count": int,
+}
+
+
+def parse_data(spec: str, limit: int | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``LAYOUT:PATH?split=val&limit=100&top_classes=40`` -> (``LAYOUT:PATH``, loader options,
+    task options for this dataset only: attribute, category, subcategory, prompt, top_classes, min_count)."""
     base, _, query = spec.partition("?")
     options: dict[str, Any] = {"limit": limit} if limit is not None else {}
+    overrides: dict[str, Any] = {}
     for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
-        if key == "limit":
-            try:
-                options[key] = int(value)
-            except ValueError:
-                raise DatasetError(f"dataset {spec!r}: limit must be an integer, got {value!r}") from None
+        kind = int if key == "limit" else TASK_OPTIONS.get(key, str)
+        try:
+            parsed = kind(value)
+        except ValueError:
+            raise DatasetError(f"dataset {spec!r}: {key} must be an integer, got {value!r}") from None
+        if key in TASK_OPTIONS:
+            overrides[key] = parsed
         elif key.endswith("_columns"):
             options[key] = [v for v in value.split(",") if v]
         else:
-            options[key] = value
-    return base, options
+            options[key] = parsed
+    return base, options, overrides
 
 
 def _positive(name: str, value: int | None) -> None:
     if value is not None and value < 1:
-        raise DatasetError(f"--{name} must be a positive integer, got {value}")
+        raise EvaluationError(f"--{name} must be a positive integer, got {value}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,22 +95,27 @@ def run(args: argparse.Namespace) -> int:
     try:
         ks = tuple(int(k) for k in args.k.split(","))
     except ValueError:
-        raise DatasetError(f"--k must be comma-separated integers, got {args.k!r}") from None
+        raise EvaluationError(f"--k must be comma-separated integers, got {args.k!r}") from None
     if not ks or min(ks) < 1:
-        raise DatasetError(f"--k must be positive integers, got {args.k!r}")
+        raise EvaluationError(f"--k must be positive integers, got {args.k!r}")
     tasks = check_tasks([t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
-        raise DatasetError("--models: give at least one model")
+        raise EvaluationError("--models: give at least one model")
     datasets = []
     for spec in args.data:
-        base, options = parse_data(spec, args.limit)
-        datasets.append(load_dataset(base, **options))
+        base, loader_options, overrides = parse_data(spec, args.limit)
+        name = loader_options.pop("name", None)
+        dataset = load_dataset(base, **loader_options)
+        dataset.name = name or dataset.name
+        dataset.task_options = overrides
+        datasets.append(dataset)
     options = EvalOptions(
         attribute=args.attribute,
         category=args.category,
         subcategory=args.subcategory,
         templates=args.templates,
+        prompt=args.prompt,
         top_classes=args.top_classes,
         min_count=args.min_count,
         ks=ks,

@@ -10,7 +10,11 @@ from typing import Any
 from fashionclip.errors import FashionClipError
 
 
-class DatasetError(FashionClipError, ValueError):
+class EvaluationError(FashionClipError, ValueError):
+    """An evaluation cannot run as asked (an unknown task, a bad option)."""
+
+
+class DatasetError(EvaluationError):
     """An evaluation dataset cannot be read (missing files, an unknown layout, a malformed row)."""
 
 
@@ -36,6 +40,8 @@ class EvalDataset:
     tags: list[list[str]] | None = None
     products: list[str] | None = None
     split: list[str] | None = None
+    # EvalOptions fields for this dataset only (``attribute``, ``top_classes``, ...)
+    task_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         count = len(self.ids)
@@ -73,6 +79,7 @@ class EvalDataset:
             tags=take(self.tags),
             products=take(self.products),
             split=take(self.split),
+            task_options=dict(self.task_options),
         )
 
     def fingerprint(self) -> str:

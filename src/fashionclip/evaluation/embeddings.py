@@ -47,14 +47,17 @@ class EmbeddingCache:
         self._save(path, embeddings=result.embeddings, indices=indices, failures=np.asarray(failures, dtype=str))
         return result.embeddings, indices, failures
 
-    def texts(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
+    def texts(self, encoder: Any, texts: Sequence[str], *, show_progress: bool = True) -> np.ndarray:
         """Embeddings of ``texts`` (normalised), cached by their content."""
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
         path = self._path(encoder, f"texts-{digest}")
         if path is not None and path.exists():
             with np.load(path, allow_pickle=False) as data:
                 return data["embeddings"]
-        embeddings = encoder.encode_texts(list(texts)) if texts else np.zeros((0, encoder.embedding_dim), np.float32)
+        if texts:
+            embeddings = encoder.encode_texts(list(texts), show_progress=None if show_progress else False)
+        else:
+            embeddings = np.zeros((0, encoder.embedding_dim), np.float32)
         self._save(path, embeddings=embeddings)
         return embeddings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fashionclip.evaluation.dataset import DatasetError, EvalDataset
+from fashionclip.evaluation.dataset import DatasetError, EvalDataset, EvaluationError
 from fashionclip.evaluation.embeddings import EmbeddingCache
 from fashionclip.evaluation.tasks import TASKS, Context, EvalOptions, TaskResult, TaskSkipped
 
@@ -42,10 +42,22 @@ def check_tasks(tasks: Sequence[str] | None) -> list[str]:
         return list(TASKS)
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
-        raise DatasetError(f"unknown task(s) {', '.join(map(repr, unknown))}; use: {', '.join(TASKS)}")
+        raise EvaluationError(f"unknown task(s) {', '.join(map(repr, unknown))}; use: {', '.join(TASKS)}")
     if not tasks:
-        raise DatasetError(f"give at least one task: {', '.join(TASKS)}")
+        raise EvaluationError(f"give at least one task: {', '.join(TASKS)}")
     return list(tasks)
+
+
+def check_options(options: EvalOptions, where: str = "options") -> None:
+    """Refuse options no task can use, naming them."""
+    if options.prompt is not None and (not isinstance(options.prompt, str) or options.prompt.count("{}") != 1):
+        raise EvaluationError(f"{where}: prompt {options.prompt!r} must contain exactly one {{}}")
+    for name in ("top_classes", "min_count", "resamples", "batch_size"):
+        value = getattr(options, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise EvaluationError(f"{where}: {name} must be a positive integer, got {value!r}")
+    if not options.ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in options.ks):
+        raise EvaluationError(f"{where}: ks must be positive integers, got {options.ks!r}")
 
 
 def evaluate(
@@ -63,6 +75,14 @@ def evaluate(
     from fashionclip.loading import load_model
 
     names = check_tasks(tasks)
+    check_options(options)
+    per_dataset = {}
+    for dataset in datasets:
+        unknown = set(dataset.task_options) - set(EvalOptions.__dataclass_fields__)
+        if unknown:
+            raise EvaluationError(f"dataset {dataset.name!r}: unknown task option(s) {', '.join(sorted(unknown))}")
+        per_dataset[id(dataset)] = replace(options, **dataset.task_options)
+        check_options(per_dataset[id(dataset)], f"dataset {dataset.name!r}")
     cache = cache or EmbeddingCache(None)
     evaluation = Evaluation(options=options)
     for model in models:
@@ -77,7 +97,7 @@ def evaluate(
                 evaluation.unreadable[f"{encoder.name} / {dataset.name}"] = failures
                 print(f"{dataset.name}: {len(failures)} unreadable image(s) left out", file=sys.stderr)
             readable = dataset if len(indices) == len(dataset) else dataset.subset(indices.tolist())
-            context = Context(encoder, readable, embeddings, cache, options)
+            context = Context(encoder, readable, embeddings, cache, per_dataset[id(dataset)], show_progress)
             for name in names:
                 try:
                     evaluation.results.append(TASKS[name](context))

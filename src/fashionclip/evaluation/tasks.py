@@ -77,6 +77,7 @@ class EvalOptions:
     category: str | None = None
     subcategory: str | None = None
     templates: Any = None  # ZeroShotClassifier templates: None (the model's), "fashion", a list
+    prompt: str | None = None  # template for class and tag queries (default: the model's own)
     top_classes: int | None = None  # keep only the most frequent classes
     min_count: int = 1  # a class (or tag) needs this many items to be queried
     ks: tuple[int, ...] = (1, 5, 10)
@@ -95,14 +96,15 @@ class Context:
     images: np.ndarray
     cache: EmbeddingCache
     options: EvalOptions
+    show_progress: bool = True
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
-        return self.cache.texts(self.encoder, texts)
+        return self.cache.texts(self.encoder, texts, show_progress=self.show_progress)
 
     def prompt(self, label: str) -> str:
         """``label`` in the model's prompt template ("a photo of a {}")."""
-        template = getattr(getattr(self.encoder, "spec", None), "prompt_template", None) or "a photo of a {}"
-        return template.format(label)
+        template = self.options.prompt or getattr(getattr(self.encoder, "spec", None), "prompt_template", None)
+        return (template or "a photo of a {}").format(label)
 
 
 # ------------------------------------------------------------------ helpers
@@ -148,6 +150,8 @@ def _retrieval(
     result = retrieval_scores(queries, items, relevance, ks=ks, **kwargs)
     if result.queries == 0:
         raise TaskSkipped(f"{task}: no query has a relevant item")
+    # "@k": every requested cut-off; "@K": the largest only
+    metrics = [m.replace("@K", f"@{max(ctx.options.ks)}") for m in metrics]
     wanted = [m.replace("@k", f"@{k}") for m in metrics for k in (ctx.options.ks if "@k" in m else (0,))]
     scores = {
         name: Score(result.mean(name), *bootstrap_mean(result.per_query[name], resamples=ctx.options.resamples))
@@ -160,8 +164,23 @@ def _retrieval(
 
 PAIR_METRICS = ("hit@k", "mrr")  # one match per query: P@k is R@k / k, mAP is MRR
 CLASS_METRICS = ("precision@k", "mrr", "map")
-TAG_METRICS = ("map", "precision@k", "ndcg@k")
+TAG_METRICS = ("map", "precision@k", "ndcg@K")
 SAME_PRODUCT = ("hit@k", "mrr", "map")  # a product may have several other photos
+
+
+def _classification_result(
+    ctx: Context, truth: np.ndarray, predicted: np.ndarray, n_classes: int, names: Sequence[str]
+) -> dict[str, Score]:
+    """Classification scores with intervals from resampled items (F1 is not a mean over items)."""
+    scores = classification_scores(truth, predicted, n_classes)
+
+    def interval(name: str) -> tuple[float, float]:
+        def statistic(sample: np.ndarray) -> float:
+            return getattr(scores_from_confusion(confusion_matrix(truth[sample], predicted[sample], n_classes)), name)
+
+        return bootstrap_statistic(len(truth), statistic, resamples=ctx.options.resamples, seed=ctx.options.seed)
+
+    return {name: Score(getattr(scores, name), *interval(name)) for name in names}
 
 
 def _caption_groups(captions: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -194,15 +213,7 @@ def zero_shot(ctx: Context) -> TaskResult:
     predicted = classifier.logits(ctx.images[keep]).argmax(axis=1)
     scores = classification_scores(truth, predicted, len(classes))
 
-    def interval(name: str) -> tuple[float, float]:
-        def statistic(sample: np.ndarray) -> float:
-            return getattr(
-                scores_from_confusion(confusion_matrix(truth[sample], predicted[sample], len(classes))), name
-            )
-
-        return bootstrap_statistic(len(truth), statistic, resamples=ctx.options.resamples, seed=ctx.options.seed)
-
-    result = {name: Score(getattr(scores, name), *interval(name)) for name in ("weighted_f1", "macro_f1", "accuracy")}
+    result = _classification_result(ctx, truth, predicted, len(classes), ("weighted_f1", "macro_f1", "accuracy"))
     details = {
         "attribute": column,
         "classes": classes,
@@ -256,7 +267,14 @@ def category_to_product(ctx: Context) -> TaskResult:
 
 
 def subcategory_to_product(ctx: Context) -> TaskResult:
-    return _class_to_product(ctx, "subcategory-to-product", ctx.options.subcategory, SUBCATEGORY_COLUMNS)
+    column = _column(ctx.dataset, ctx.options.subcategory, SUBCATEGORY_COLUMNS, "subcategory-to-product")
+    try:
+        category = _column(ctx.dataset, ctx.options.category, CATEGORY_COLUMNS, "category-to-product")
+    except TaskSkipped:
+        category = None
+    if column == category:
+        raise TaskSkipped(f"subcategory-to-product: {column!r} is the category column too; name another")
+    return _class_to_product(ctx, "subcategory-to-product", column, SUBCATEGORY_COLUMNS)
 
 
 def tag_to_image(ctx: Context) -> TaskResult:
@@ -324,17 +342,7 @@ def linear_probe(ctx: Context) -> TaskResult:
     model = linear_model.LogisticRegression(max_iter=1000, C=1.0)
     model.fit(ctx.images[keep[train]], labels[train])
     predicted, truth = model.predict(ctx.images[keep[test]]), labels[test]
-    scores = classification_scores(truth, predicted, len(classes))
-
-    def interval(name: str) -> tuple[float, float]:
-        def statistic(sample: np.ndarray) -> float:
-            return getattr(
-                scores_from_confusion(confusion_matrix(truth[sample], predicted[sample], len(classes))), name
-            )
-
-        return bootstrap_statistic(len(truth), statistic, resamples=ctx.options.resamples, seed=ctx.options.seed)
-
-    result = {name: Score(getattr(scores, name), *interval(name)) for name in ("accuracy", "weighted_f1", "macro_f1")}
+    result = _classification_result(ctx, truth, predicted, len(classes), ("accuracy", "weighted_f1", "macro_f1"))
     details = {"attribute": column, "classes": classes, "train": int(train.sum()), "test": int(test.sum())}
     return TaskResult("linear-probe", ctx.dataset.name, ctx.encoder.name, len(truth), "accuracy", result, details)
 
