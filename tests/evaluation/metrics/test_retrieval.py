@@ -40,16 +40,19 @@ def naive(scores: np.ndarray, relevant: np.ndarray, ks) -> dict[str, list[float]
 
 
 @pytest.mark.parametrize("max_cells", [1 << 24, 7, 40])  # one block, one query per block, a few per block
-def test_matches_the_naive_implementation(max_cells):
+@pytest.mark.parametrize("sort_above", [0, 3, 1000])  # always sort, both ways, always count
+def test_matches_the_naive_implementation(max_cells, sort_above):
     rng = np.random.default_rng(0)
     queries = rng.normal(size=(23, 8)).astype(np.float32)
     items = rng.normal(size=(31, 8)).astype(np.float32)
     items[5] = items[6]  # exact ties between items
+    items[7] = items[6]
     query_labels = rng.integers(0, 5, size=23)
     item_labels = rng.integers(0, 6, size=31)  # label 5 never queried, some queries without matches
     query_labels[0] = 9  # a query with no relevant item
     ks = (1, 3, 10, 50)
-    result = retrieval_scores(queries, items, same_label(query_labels, item_labels), ks=ks, max_cells=max_cells)
+    relevance = same_label(query_labels, item_labels)
+    result = retrieval_scores(queries, items, relevance, ks=ks, max_cells=max_cells, sort_above=sort_above)
     scores = queries @ items.T
     expected = naive(scores, query_labels[:, None] == item_labels[None, :], ks)
     assert result.skipped == 1 and result.queries == 22
@@ -69,11 +72,13 @@ def test_hand_computed_ranking():
     assert result["ndcg@3"] == pytest.approx((1 + 1 / 2) / (1 + 1 / math.log2(3)))
 
 
-def test_ties_count_against_the_model():
+@pytest.mark.parametrize("sort_above", [0, 32])
+def test_ties_count_against_the_model(sort_above):
     # every item scores the same: the relevant one ranks after both irrelevant ones
     queries = np.ones((1, 2), dtype=np.float32)
     items = np.ones((3, 2), dtype=np.float32)
-    result = retrieval_scores(queries, items, same_label(["x"], ["y", "x", "z"]), ks=(1, 2, 3)).summary()
+    relevance = same_label(["x"], ["y", "x", "z"])
+    result = retrieval_scores(queries, items, relevance, ks=(1, 2, 3), sort_above=sort_above).summary()
     assert result["hit@1"] == 0.0 and result["hit@2"] == 0.0 and result["hit@3"] == 1.0
     assert result["mrr"] == pytest.approx(1 / 3) and result["map"] == pytest.approx(1 / 3)
 

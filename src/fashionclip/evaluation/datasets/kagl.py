@@ -6,9 +6,6 @@ baseColour, season, year, usage, productDisplayName``) with images at
 Kaggle's original, unquoted file are read: each line is parsed on its own, and a
 line with more fields than the header had its product name split at commas, so
 the surplus fields are joined back into the name.
-
-This module also holds the helpers the other evaluation loaders share: the
-recipe's train / validation split rule and the ``split`` / ``limit`` options.
 """
 
 from __future__ import annotations

@@ -63,12 +63,15 @@ def retrieval_scores(
     ks: Sequence[int] = (1, 5, 10),
     exclude: Sequence[int] | None = None,
     max_cells: int = 1 << 24,
+    sort_above: int = 32,
 ) -> RetrievalScores:
     """Rank ``items`` (N, D) for each of ``queries`` (Q, D) by dot product and score the rankings.
 
     ``exclude[q]``: an item index left out of query ``q``'s ranking (the query photo itself
     in image->image retrieval), or -1. ``max_cells`` bounds the query x item block held at
-    once (16M cells: about 300 MB of temporaries).
+    once (16M cells: about 300 MB of temporaries). A query with at most ``sort_above``
+    relevant items is ranked by counting the items ahead of each relevant one (O(N) per
+    relevant item); one with more is ranked by a full sort.
     """
     ks = tuple(sorted({int(k) for k in ks}))
     if not ks or ks[0] < 1:
@@ -85,9 +88,6 @@ def retrieval_scores(
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     skipped = 0
     chunk = max(1, max_cells // max(1, count))
-    discounts = 1.0 / np.log2(np.arange(2, count + 2))  # (N,)
-    ideal = np.cumsum(discounts)  # ideal DCG with r relevant items is ideal[r - 1]
-    positions = np.arange(1, count + 1, dtype=np.float64)
     for start in range(0, len(queries), chunk):
         rows = np.arange(start, min(start + chunk, len(queries)))
         scores = queries[rows] @ items.T  # (q, N)
@@ -101,23 +101,69 @@ def retrieval_scores(
         skipped += int((~keep).sum())
         if not keep.any():
             continue
-        scores, relevant, n_relevant = scores[keep], relevant[keep], n_relevant[keep]
-        # primary key: score descending; among equal scores irrelevant items first (ties against the model)
-        order = np.lexsort((relevant, -scores), axis=1)
-        ranked = np.take_along_axis(relevant, order, axis=1)  # (q, N) relevance in rank order
-        found = np.cumsum(ranked, axis=1, dtype=np.int64)
-        first = ranked.argmax(axis=1) + 1  # 1-based rank of the first relevant item
-        for k in ks:
-            top = found[:, min(k, count) - 1]
-            parts[f"recall@{k}"].append(top / n_relevant)
-            parts[f"precision@{k}"].append(top / k)
-            parts[f"hit@{k}"].append((top > 0).astype(np.float64))
-            parts[f"mrr@{k}"].append(np.where(first <= k, 1.0 / first, 0.0))
-            dcg = (ranked[:, :k] * discounts[:k]).sum(axis=1)
-            parts[f"ndcg@{k}"].append(dcg / ideal[np.minimum(n_relevant, k) - 1])
-        parts["mrr"].append(1.0 / first)
-        parts["map"].append(np.where(ranked, found / positions, 0.0).sum(axis=1) / n_relevant)
+        # few relevant items: count the items ahead of each; many: sort the row
+        few = n_relevant[keep] <= sort_above
+        chunk_values = {name: np.empty(int(keep.sum())) for name in names}
+        for rank, group in ((_ranks_by_counting, few), (_ranks_by_sorting, ~few)):
+            if group.any():
+                rows_in = np.flatnonzero(keep)[group]
+                positions = rank(scores[rows_in], relevant[rows_in])
+                for name, values in _metrics(positions, n_relevant[rows_in], ks).items():
+                    chunk_values[name][group] = values
+        for name, values in chunk_values.items():
+            parts[name].append(values)
     per_query = {
         name: np.concatenate(values) if values else np.zeros(0, dtype=np.float64) for name, values in parts.items()
     }
     return RetrievalScores(ks=ks, per_query=per_query, queries=len(queries) - skipped, skipped=skipped)
+
+
+def _ranks_by_counting(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """(q, m) 1-based ranks of each query's relevant items, ascending, padded with inf.
+
+    The i-th best relevant item (score r) ranks after the i - 1 better relevant ones and every
+    irrelevant item scoring r or more (ties against the model)."""
+    width = int(relevant.sum(axis=1).max())
+    own = np.where(relevant, scores, -np.inf)
+    # the ``width`` best relevant scores per row, best first, without sorting the whole row
+    best = np.take_along_axis(own, np.argpartition(-own, width - 1, axis=1)[:, :width], axis=1)
+    best = -np.sort(-best, axis=1)
+    others = np.where(relevant, -np.inf, scores)
+    positions = np.full(best.shape, np.inf)
+    for j in range(width):
+        present = relevant.sum(axis=1) > j
+        ahead = (others[present] >= best[present, j : j + 1]).sum(axis=1)
+        positions[present, j] = ahead + j + 1
+    return positions
+
+
+def _ranks_by_sorting(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """The same ranks from a full sort: score descending, irrelevant first among equal scores."""
+    order = np.lexsort((relevant, -scores), axis=1)
+    ranked = np.take_along_axis(relevant, order, axis=1)
+    width = int(relevant.sum(axis=1).max())
+    positions = np.full((len(scores), width), np.inf)
+    rows, columns = np.nonzero(ranked)
+    slot = np.arange(len(rows)) - np.searchsorted(rows, rows)  # index of each hit within its row
+    positions[rows, slot] = columns + 1
+    return positions
+
+
+def _metrics(positions: np.ndarray, n_relevant: np.ndarray, ks: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Per-query metrics from the (q, m) ascending 1-based ranks of the relevant items."""
+    out = {}
+    first = positions[:, 0]
+    gains = np.where(np.isfinite(positions), 1.0 / np.log2(positions + 1.0), 0.0)
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, max(ks) + 2)))  # ideal DCG with r hits is ideal[r - 1]
+    for k in ks:
+        within = positions <= k
+        found = within.sum(axis=1)
+        out[f"recall@{k}"] = found / n_relevant
+        out[f"precision@{k}"] = found / k
+        out[f"hit@{k}"] = (found > 0).astype(np.float64)
+        out[f"mrr@{k}"] = np.where(first <= k, 1.0 / first, 0.0)
+        out[f"ndcg@{k}"] = (gains * within).sum(axis=1) / ideal[np.minimum(n_relevant, k) - 1]
+    out["mrr"] = 1.0 / first
+    hits = np.arange(1, positions.shape[1] + 1)
+    out["map"] = np.where(np.isfinite(positions), hits / positions, 0.0).sum(axis=1) / n_relevant
+    return out
