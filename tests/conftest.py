@@ -19,6 +19,8 @@ os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.pop("HF_TOKEN", None)
+# ONNX exports and embedding caches go to a temporary folder, never the developer's own
+os.environ["FASHIONCLIP_CACHE"] = str(_HF_HOME / "fashionclip-cache")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -40,7 +42,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_encoder(tiny_checkpoint: Path):
     from fashionclip import load_model
 
-    return load_model(str(tiny_checkpoint))
+    # the exact path (torch fp32): parity tests compare it with transformers itself
+    return load_model(str(tiny_checkpoint), backend="torch", precision="fp32")
 
 
 def add_to_fake_hf_cache(repo_id: str, files_from: Path, commit: str = "0" * 40) -> Path:

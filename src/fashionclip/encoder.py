@@ -53,6 +53,18 @@ def _is_single_image(items: Any) -> bool:
     return isinstance(items, np.ndarray) and items.ndim in (2, 3)
 
 
+def checkpoint_fingerprint(folder: Path | None) -> str:
+    """A short key of a checkpoint folder: the name, size and modification time of each file
+    (a re-trained checkpoint at the same path gets a new key)."""
+    digest = hashlib.sha256()
+    if folder is not None and Path(folder).is_dir():
+        for file in sorted(Path(folder).iterdir()):
+            if file.is_file():
+                stat = file.stat()
+                digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (all-zero rows stay zero)."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
@@ -121,16 +133,12 @@ class Encoder:
         return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
 
     def fingerprint(self) -> str:
-        """A short key for caches of this encoder's outputs: the model's name and source, its
-        preprocessing, numeric type, and the name, size and modification time of every file in
-        its checkpoint folder (a re-trained checkpoint at the same path gets a new key)."""
+        """A short key for caches of this encoder's outputs: the checkpoint's files (see
+        :func:`checkpoint_fingerprint`), the model's name and source, its preprocessing, and the
+        backend and precision it runs with."""
         digest = hashlib.sha256(repr((self.spec.name, self.spec.source, self.preprocess)).encode())
-        digest.update(str(getattr(self.backend, "dtype", "")).encode())
-        if self.checkpoint is not None and Path(self.checkpoint).is_dir():
-            for file in sorted(Path(self.checkpoint).iterdir()):
-                if file.is_file():
-                    stat = file.stat()
-                    digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        digest.update(f"{type(self.backend).__name__}:{getattr(self.backend, 'precision', '')}".encode())
+        digest.update(checkpoint_fingerprint(self.checkpoint).encode())
         return digest.hexdigest()[:16]
 
     # ---------------------------------------------------------------- images

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from fashionclip.config import ModelSpec, PreprocessConfig
@@ -147,31 +148,137 @@ def _device(value: str | torch.device | None) -> str:
     return text
 
 
+BACKENDS = ("torch", "onnx")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+# int8 is kept by the automatic choice only where its embeddings stay this close to fp32's
+INT8_FLOOR = 0.99
+
+
 def load_model(
     name: str = DEFAULT_MODEL,
     *,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
     limits: ImageLimits | None = None,
+    backend: str | None = None,
+    precision: str | None = None,
 ) -> Encoder:
     """Load a checkpoint by registry name, Hugging Face id or local directory.
+
+    ``backend`` ("torch" or "onnx") and ``precision`` ("fp32", "bf16", "fp16" on CUDA, "int8"
+    with ONNX) default to the fastest faithful choice for this machine
+    (:func:`fashionclip.machine.default_precision`): bf16 autocast where the CPU multiplies
+    bf16 natively, ONNX Runtime int8 elsewhere, kept only when its embeddings of the bundled
+    sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). The ONNX export is
+    cached in ``~/.cache/fashionclip/onnx``. ``precision="fp32", backend="torch"`` reproduces
+    transformers exactly. ``dtype`` casts the torch weights (legacy; implies torch).
 
     Raises :class:`UnknownModelError` for a name that points nowhere and
     :class:`ModelNotAvailableError` when a known checkpoint cannot be loaded
     here (offline and not cached, missing or broken files).
     """
-    device_str, torch_dtype = _device(device), _dtype(dtype)
+    device_str = _device(device)
+    if backend not in (None, "auto", *BACKENDS):
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None for automatic), got {backend!r}")
+    if precision not in (None, "auto", *PRECISIONS):
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (or None for automatic), got {precision!r}")
+    if dtype is not None and (backend not in (None, "auto", "torch") or precision not in (None, "auto")):
+        raise ValueError("dtype casts the torch weights; give either dtype or backend/precision, not both")
+    torch_dtype = _dtype(dtype)
     resolved, path = local_checkpoint(name)
     spec = resolved.spec
-    if _is_open_clip(path, spec):
+    open_clip = _is_open_clip(path, spec)
+    if open_clip:
         from fashionclip.backends.open_clip import load_open_clip
 
-        backend, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
+        runner, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
     else:
-        backend, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
+        runner, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
+    if dtype is None:
+        runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, open_clip)
     # the spec of a loaded encoder describes the checkpoint actually loaded
-    spec = replace(spec, embedding_dim=backend.embedding_dim)
-    return Encoder(spec, backend, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path)
+    spec = replace(spec, embedding_dim=runner.embedding_dim)
+    return Encoder(spec, runner, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path)
+
+
+def _with_precision(
+    runner: Any,
+    path: Path,
+    spec: ModelSpec,
+    preprocess: PreprocessConfig,
+    tokenizer: TextTokenizer,
+    device: str,
+    backend: str | None,
+    precision: str | None,
+    open_clip: bool,
+) -> Any:
+    """The runner for the asked (or automatic) backend and precision, with a clear error for
+    combinations that cannot run."""
+    from fashionclip.machine import default_precision
+
+    auto_backend, auto_precision = default_precision(device)
+    if open_clip and auto_backend == "onnx":
+        auto_backend, auto_precision = "torch", "fp32"
+    backend = auto_backend if backend in (None, "auto") else backend
+    automatic = precision in (None, "auto")
+    if automatic:
+        # ONNX: int8, kept only if faithful; torch: the machine's fast float type
+        precision = "int8" if backend == "onnx" else (auto_precision if auto_backend == "torch" else "fp32")
+    if backend == "onnx":
+        if open_clip:
+            raise ValueError(f"model {spec.name!r}: the ONNX backend supports transformers CLIP checkpoints only")
+        if device != "cpu":
+            raise ValueError("the ONNX backend runs on the CPU; use backend='torch' on CUDA")
+        if precision not in ("fp32", "int8"):
+            raise ValueError(f"the ONNX backend runs fp32 or int8, not {precision!r}")
+        return _onnx(runner, path, preprocess, tokenizer, precision, automatic)
+    if precision == "int8":
+        raise ValueError("int8 runs with backend='onnx'")
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise ValueError("fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    if precision in ("bf16", "fp16"):
+        runner.autocast = torch.bfloat16 if precision == "bf16" else torch.float16
+    return runner
+
+
+def onnx_cache_dir() -> Path:
+    """``$FASHIONCLIP_CACHE/onnx``, else ``~/.cache/fashionclip/onnx``."""
+    root = os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip"
+    return Path(root) / "onnx"
+
+
+def _onnx(
+    runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer, precision: str, automatic: bool
+) -> Any:
+    from fashionclip.backends.onnx import load_onnx
+    from fashionclip.encoder import checkpoint_fingerprint
+
+    key = checkpoint_fingerprint(path)
+    calibration = _calibration(preprocess, tokenizer)
+    exported = load_onnx(runner, key, precision, onnx_cache_dir(), calibration)
+    if automatic and precision == "int8" and exported.fidelity < INT8_FLOOR:
+        logger.warning(
+            "int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using ONNX fp32",
+            path,
+            exported.fidelity,
+            INT8_FLOOR,
+        )
+        exported = load_onnx(runner, key, "fp32", onnx_cache_dir(), calibration)
+    return exported
+
+
+def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """32 photos and titles of the bundled sample catalogue, ready for the towers: what an
+    export is checked against."""
+    from fashionclip.preprocess.image import ImagePreprocessor
+    from fashionclip.sample import sample_catalog
+
+    root, rows = sample_catalog()
+    picked = rows[:: max(1, len(rows) // 32)][:32]
+    images = ImagePreprocessor(preprocess)
+    pixels = np.stack([images(root / row["image"]) for row in picked])
+    tokens = tokenizer([row["title"] for row in picked])
+    return pixels, tokens.input_ids, tokens.attention_mask
 
 
 def _is_open_clip(path: Path, spec: ModelSpec) -> bool:

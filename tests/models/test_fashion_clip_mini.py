@@ -18,7 +18,7 @@ from fashionclip.sample import sample_catalog
 
 @pytest.fixture(scope="module")
 def mini():
-    return load_model("fashion-clip-mini")
+    return load_model("fashion-clip-mini", backend="torch", precision="fp32")  # compared with transformers
 
 
 def test_it_ships_inside_the_package_and_is_small():

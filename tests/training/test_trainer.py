@@ -76,7 +76,7 @@ def test_training_from_scratch_writes_a_model_that_both_loaders_read(tmp_path):
     assert {"text_to_image_R@1", "image_to_text_R@10", "zero_shot_articleType_accuracy"} <= set(validations[-1])
     assert all(r["loss"] > 0 for r in records if r["type"] == "train")
 
-    encoder = load_model(str(tmp_path / "run"))
+    encoder = load_model(str(tmp_path / "run"), backend="torch", precision="fp32")
     assert encoder.preprocess.image_size == 32 and encoder.preprocess.resize_mode == "squash"
     root, rows = sample_catalog()
     ours = encoder.encode_images([root / rows[0]["image"]])

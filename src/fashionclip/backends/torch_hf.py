@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -16,24 +17,48 @@ def _pooled(output: Any) -> torch.Tensor:
 class TorchHFBackend:
     """Wraps a transformers ``CLIPModel`` (or any model with the same two feature methods)."""
 
-    def __init__(self, model: Any, *, device: str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        autocast: torch.dtype | None = None,
+    ) -> None:
         self.model = model.to(device=device, dtype=dtype).eval()
         self.device = device
         self.dtype = dtype
+        # bf16 on CPUs with AMX / AVX-512 BF16: matmuls in bf16, weights and sums kept in fp32
+        self.autocast = autocast
         config = model.config
         self.embedding_dim = int(getattr(config, "projection_dim", 0) or config.text_config.hidden_size)
         scale = getattr(model, "logit_scale", None)
         self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
 
+    @property
+    def precision(self) -> str:
+        if self.autocast is not None:
+            return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.autocast, str(self.autocast))
+        return {torch.float32: "fp32", torch.bfloat16: "bf16-weights", torch.float16: "fp16"}.get(
+            self.dtype, str(self.dtype)
+        )
+
+    def _context(self) -> Any:
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.autocast)
+
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
-        features = _pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
+        with self._context():
+            features = _pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
         return features.float().cpu().numpy()
 
     @torch.inference_mode()
     def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         ids = torch.from_numpy(input_ids).to(self.device)  # (B, L)
         mask = torch.from_numpy(attention_mask).to(self.device)
-        features = _pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
+        with self._context():
+            features = _pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
         return features.float().cpu().numpy()

@@ -154,7 +154,10 @@ def _retrieval(
     metrics = [m.replace("@K", f"@{max(ctx.options.ks)}") for m in metrics]
     wanted = [m.replace("@k", f"@{k}") for m in metrics for k in (ctx.options.ks if "@k" in m else (0,))]
     scores = {
-        name: Score(result.mean(name), *bootstrap_mean(result.per_query[name], resamples=ctx.options.resamples))
+        name: Score(
+            result.mean(name),
+            *bootstrap_mean(result.per_query[name], resamples=ctx.options.resamples, seed=ctx.options.seed),
+        )
         for name in wanted
     }
     curve = {k: result.mean(f"hit@{k}") for k in CURVE_KS if k <= count}

@@ -129,14 +129,20 @@ def _file_error(exc: OSError, item: str) -> ImageLoadError | None:
     return None
 
 
-def _open(source: Any, item: str, limits: ImageLimits) -> Image.Image:
-    """Open and fully decode an encoded image, refusing bombs before decoding."""
+def _open(source: Any, item: str, limits: ImageLimits, min_side: int | None = None) -> Image.Image:
+    """Open and fully decode an encoded image, refusing bombs before decoding.
+
+    ``min_side``: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling,
+    "draft mode") as long as both sides stay at least this long; that skips most of the
+    decoding work for large photos."""
     try:
         with warnings.catch_warnings():
             # our own max_pixels check replaces Pillow's global bomb warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
             _check_pixels(image.width, image.height, item, limits)
+            if min_side and image.format == "JPEG" and image.mode in ("RGB", "L"):
+                image.draft(image.mode, (min_side, min_side))
             image.load()
     except ImageLoadError:
         raise
@@ -196,11 +202,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.Image:
+def load_image(item: ImageInput, limits: ImageLimits = ImageLimits(), min_side: int | None = None) -> Image.Image:
     """Read any supported input into an upright RGB PIL image.
 
-    Raises ImageLoadError (naming the item) for anything unreadable and
-    ImageTooLargeError for inputs over ``limits``.
+    ``min_side``: encoded JPEGs may be decoded at a reduced scale whose sides are at least
+    this long (see :func:`_open`); other inputs are unaffected. Raises ImageLoadError (naming
+    the item) for anything unreadable and ImageTooLargeError for inputs over ``limits``.
     """
     name = describe(item)
     if isinstance(item, Image.Image):
@@ -213,7 +220,7 @@ def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.I
     elif isinstance(item, (bytes, bytearray, memoryview)):
         if len(item) == 0:
             raise ImageLoadError(name, "empty bytes")
-        image = _open(io.BytesIO(bytes(item)), name, limits)
+        image = _open(io.BytesIO(bytes(item)), name, limits, min_side)
     elif isinstance(item, (str, os.PathLike)):
         text = os.fspath(item)
         if isinstance(text, bytes):
@@ -221,9 +228,9 @@ def load_image(item: ImageInput, limits: ImageLimits = ImageLimits()) -> Image.I
         if not text.strip():
             raise ImageLoadError(repr(text), "empty path")
         if isinstance(item, str) and is_remote(text):
-            image = _open(io.BytesIO(_read_url(text, limits)), name, limits)
+            image = _open(io.BytesIO(_read_url(text, limits)), name, limits, min_side)
         else:
-            image = _open(_local_path(text), name, limits)
+            image = _open(_local_path(text), name, limits, min_side)
     else:
         raise ImageLoadError(name, "unsupported input type; pass a path, URL, bytes, PIL image or HxWxC uint8 array")
     try:
@@ -262,18 +269,27 @@ def resize_and_crop(image: Image.Image, config: PreprocessConfig) -> Image.Image
 
 
 class ImagePreprocessor:
-    """Turns one image input into the (3, S, S) float32 array a checkpoint expects."""
+    """Turns one image input into the (3, S, S) float32 array a checkpoint expects.
 
-    def __init__(self, config: PreprocessConfig, limits: ImageLimits = ImageLimits()) -> None:
+    ``draft`` (default 2): large JPEGs are decoded at a reduced scale whose shorter side is at
+    least ``draft`` x the resize target, then resized as usual; 0 decodes at full size, which
+    reproduces transformers' pixels exactly. ``benchmarks/preprocess_speed.py`` measures both.
+    """
+
+    def __init__(self, config: PreprocessConfig, limits: ImageLimits = ImageLimits(), draft: int = 2) -> None:
+        if isinstance(draft, bool) or not isinstance(draft, int) or draft < 0:
+            raise ValueError(f"draft must be a non-negative integer, got {draft!r}")
         self.config = config
         self.limits = limits
+        self.draft = draft
         std = np.asarray(config.std, dtype=np.float32)
         # (x/255 - mean) / std == x * scale - offset, done in one pass over uint8 pixels
         self._scale = (1.0 / (255.0 * std)).reshape(1, 1, 3)
         self._offset = (np.asarray(config.mean, dtype=np.float32) / std).reshape(1, 1, 3)
 
     def __call__(self, item: ImageInput) -> np.ndarray:
-        return self.pixels(load_image(item, self.limits))
+        min_side = self.draft * max(self.config.resize, self.config.image_size) if self.draft else None
+        return self.pixels(load_image(item, self.limits, min_side))
 
     def pixels(self, image: Image.Image) -> np.ndarray:
         """Normalised pixels of an RGB image, channels first."""

@@ -1,0 +1,203 @@
+"""ONNX Runtime backend: a transformers CLIP checkpoint's two towers exported once to ONNX,
+optionally with int8 weights (dynamic quantisation), cached on disk by checkpoint fingerprint."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fashionclip._extras import require
+from fashionclip.backends.torch_hf import _pooled
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "int8")
+
+
+class OnnxBackend:
+    """Runs the exported towers with ONNX Runtime on the CPU; same contract as the torch backend."""
+
+    device = "cpu"
+    model: Any = None  # the torch model it was exported from, when loaded through load_onnx
+    dtype: Any = torch.float32
+
+    def __init__(self, folder: Path, *, embedding_dim: int, logit_scale: float, threads: int | None = None) -> None:
+        ort = require("onnxruntime", "onnx", feature="the ONNX backend needs onnxruntime, which")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = ["CPUExecutionProvider"]
+        self.vision = ort.InferenceSession(str(folder / "vision.onnx"), options, providers=providers)
+        self.text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=providers)
+        self.folder = folder
+        self.embedding_dim = embedding_dim
+        self.logit_scale = logit_scale
+        record = json.loads((folder / "export.json").read_text())
+        self.precision = record["precision"]
+        # the lower of the mean image and text cosine to the torch fp32 model (1.0 if never measured)
+        self.fidelity = float(min(record.get("image_cosine", 1.0), record.get("text_cosine", 1.0)))
+
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return self.vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
+
+    def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
+        return self.text.run(None, feeds)[0]
+
+
+def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:
+    """Where a checkpoint's export at ``precision`` lives in the cache."""
+    return cache / f"{fingerprint}-{precision}"
+
+
+def load_onnx(
+    torch_backend: Any,
+    fingerprint: str,
+    precision: str,
+    cache: Path,
+    calibration: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> OnnxBackend:
+    """The ONNX backend of a loaded torch CLIP backend: exported (and quantised) on first use,
+    into ``cache/<fingerprint>-<precision>/``, then reused. ``calibration`` (pixels, token ids,
+    attention mask) measures the export against the torch model: ``backend.fidelity``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    folder = export_folder(cache, fingerprint, precision)
+    if not (folder / "export.json").exists():
+        export(torch_backend, folder, precision, calibration)
+    backend = OnnxBackend(folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale)
+    # the torch model stays reachable for what needs its internals (patch and gradient heatmaps)
+    backend.model, backend.dtype = torch_backend.model, torch_backend.dtype
+    return backend
+
+
+class _ImageTower(torch.nn.Module):
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return _pooled(self.model.get_image_features(pixel_values=pixel_values))
+
+
+class _TextTower(torch.nn.Module):
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return _pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
+
+
+def export(
+    torch_backend: Any,
+    folder: Path,
+    precision: str,
+    calibration: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Export both towers to ONNX (and quantise their weights to int8 for ``"int8"``), writing
+    into a temporary folder that is renamed into place, so a crash never leaves half an export."""
+    require("onnx", "onnx", feature="exporting to ONNX needs the onnx package, which")
+    model = torch_backend.model
+    config = model.config
+    size = int(config.vision_config.image_size)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
+    try:
+        pixels = torch.zeros(2, 3, size, size, dtype=torch.float32)
+        ids = torch.ones(2, 7, dtype=torch.int64)
+        mask = torch.ones(2, 7, dtype=torch.int64)
+        with torch.no_grad(), warnings.catch_warnings():
+            # the TorchScript exporter warns about traced branches on constant shapes; harmless here
+            warnings.simplefilter("ignore")
+            float_model = model.float()
+            torch.onnx.export(
+                _ImageTower(float_model).eval(),
+                (pixels,),
+                str(scratch / "vision.fp32.onnx"),
+                input_names=["pixel_values"],
+                output_names=["embeddings"],
+                dynamic_axes={"pixel_values": {0: "batch"}, "embeddings": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+            torch.onnx.export(
+                _TextTower(float_model).eval(),
+                (ids, mask),
+                str(scratch / "text.fp32.onnx"),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embeddings"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embeddings": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+            model.to(torch_backend.dtype)
+        for tower in ("vision", "text"):
+            source = scratch / f"{tower}.fp32.onnx"
+            if precision == "int8":
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                # int8 weights, activations quantised per batch at run time: no calibration set needed
+                with _quiet_root_logger():
+                    quantize_dynamic(str(source), str(scratch / f"{tower}.onnx"), weight_type=QuantType.QInt8)
+                source.unlink()
+            else:
+                source.rename(scratch / f"{tower}.onnx")
+        record: dict[str, Any] = {"precision": precision, "opset": 17}
+        if calibration is not None:
+            record.update(_fidelity(torch_backend, scratch, calibration))
+        (scratch / "export.json").write_text(json.dumps(record))
+        if folder.exists():  # another process finished the same export first
+            shutil.rmtree(scratch)
+            return
+        os.replace(scratch, folder)
+        log.info("exported %s to %s", precision, folder)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _fidelity(torch_backend: Any, folder: Path, calibration: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
+    """Mean and least cosine of the exported towers' embeddings to the torch model's."""
+    pixels, ids, mask = calibration
+    record = {"precision": "fp32", "opset": 17}
+    (folder / "export.json").write_text(json.dumps(record))  # OnnxBackend reads it
+    exported = OnnxBackend(folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale)
+    out = {}
+    for name, ours, reference in (
+        ("image", exported.encode_pixels(pixels), torch_backend.encode_pixels(pixels)),
+        ("text", exported.encode_tokens(ids, mask), torch_backend.encode_tokens(ids, mask)),
+    ):
+        cosine = (ours * reference).sum(axis=1) / (
+            np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1) + 1e-12
+        )
+        out[f"{name}_cosine"] = float(cosine.mean())
+        out[f"{name}_cosine_min"] = float(cosine.min())
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime's quantiser logs advice and per-tensor notes on the root logger."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
