@@ -219,7 +219,9 @@ def _with_precision(
     auto_backend, auto_precision = default_precision(device)
     if open_clip and auto_backend == "onnx":
         auto_backend, auto_precision = "torch", "fp32"
-    backend = auto_backend if backend in (None, "auto") else backend
+    if backend in (None, "auto"):
+        # a precision asked for picks the backend that runs it
+        backend = {"int8": "onnx", "bf16": "torch", "fp16": "torch"}.get(str(precision), auto_backend)
     automatic = precision in (None, "auto")
     if automatic:
         # ONNX: int8, kept only if faithful; torch: the machine's fast float type

@@ -182,3 +182,19 @@ def test_demo_falls_back_to_the_bundled_model_when_the_hub_is_unreachable():
 def test_demo_without_fallback_fails_offline(capsys):
     assert main(["demo", "--model", "fashion-clip", "--no-fallback"]) == 1
     assert "HF_HUB_OFFLINE" in capsys.readouterr().err
+
+
+def test_embed_with_a_chosen_backend_and_precision(tmp_path: Path, tiny_checkpoint: Path, capsys):
+    (tmp_path / "t.txt").write_text("red dress\nblue jeans\n")
+    outputs = {}
+    for backend, precision in (("torch", "fp32"), ("onnx", "int8")):
+        out = tmp_path / f"{backend}.npy"
+        args = ["embed", "--texts", str(tmp_path / "t.txt"), "-o", str(out), "--model", str(tiny_checkpoint)]
+        assert main([*args, "--backend", backend, "--precision", precision]) == 0
+        outputs[backend] = np.load(out)
+    assert (outputs["torch"] * outputs["onnx"]).sum(axis=1).min() > 0.99
+    args = ["embed", "--texts", str(tmp_path / "t.txt"), "-o", str(tmp_path / "x.npy"), "--model", str(tiny_checkpoint)]
+    assert main([*args, "--backend", "torch", "--precision", "int8"]) == 1
+    assert "int8 runs with backend='onnx'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--precision", "int4"])

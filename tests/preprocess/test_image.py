@@ -175,3 +175,39 @@ def test_read_image_bytes_returns_the_file_and_names_what_is_wrong(tmp_path):
         read_image_bytes("  ")
     with pytest.raises(ImageTooLargeError, match="more than 4 bytes"):
         read_image_bytes(photo, ImageLimits(max_bytes=4))
+
+
+@pytest.fixture()
+def large_jpeg(tmp_path):
+    """A 1200x1600 photo-like JPEG: smooth gradients and some texture."""
+    y, x = np.mgrid[0:1600, 0:1200]
+    texture = (np.sin(x / 7.0) * np.cos(y / 11.0) * 40).astype(np.int64)
+    array = np.stack([(x * 255 // 1199 + texture) % 256, (y * 255 // 1599), ((x + y) // 11) % 256], axis=-1)
+    path = tmp_path / "large.jpg"
+    Image.fromarray(array.astype(np.uint8), "RGB").save(path, quality=92)
+    return path
+
+
+def test_draft_decoding_is_faithful_and_engaged(large_jpeg):
+    config = PreprocessConfig()
+    exact = ImagePreprocessor(config, draft=0)(large_jpeg)
+    fast = ImagePreprocessor(config)(large_jpeg)  # default draft=2
+    # back to 0-255 units: a small fraction of one grey level on average
+    difference = np.abs(fast - exact) * np.asarray(config.std, dtype=np.float32)[:, None, None] * 255
+    assert difference.mean() < 0.5
+    assert load_image(large_jpeg, min_side=448).size == (600, 800)  # decoded at half scale (1200 / 448 < 4)
+    assert load_image(large_jpeg, min_side=224).size == (300, 400)  # a quarter
+    assert load_image(large_jpeg).size == (1200, 1600)
+
+
+def test_draft_leaves_small_and_non_jpeg_images_alone(tmp_path, photo_rgb):
+    photo_rgb.save(tmp_path / "p.png")
+    assert load_image(tmp_path / "p.png", min_side=10).size == photo_rgb.size
+    photo_rgb.save(tmp_path / "p.jpg")
+    assert load_image(tmp_path / "p.jpg", min_side=448).size == photo_rgb.size  # smaller than asked: full size
+
+
+@pytest.mark.parametrize("draft", [-1, 1.5, True])
+def test_bad_draft_factors_are_refused(draft):
+    with pytest.raises(ValueError, match="draft must be a non-negative integer"):
+        ImagePreprocessor(PreprocessConfig(), draft=draft)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from fashionclip._extras import require
+from fashionclip.backends.torch_hf import TorchPrecision
 from fashionclip.config import ModelSpec, PreprocessConfig
 from fashionclip.errors import ModelNotAvailableError
 from fashionclip.preprocess.text import Tokens, check_texts
@@ -35,7 +36,7 @@ class OpenClipTokenizer:
         return Tokens(ids, np.ones_like(ids))
 
 
-class OpenClipBackend:
+class OpenClipBackend(TorchPrecision):
     """Runs ``model.encode_image`` / ``model.encode_text`` of an open_clip model."""
 
     def __init__(self, model: Any, *, device: str, dtype: torch.dtype) -> None:
@@ -50,12 +51,14 @@ class OpenClipBackend:
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
-        return self.model.encode_image(batch).float().cpu().numpy()  # (B, D)
+        with self._context():
+            return self.model.encode_image(batch).float().cpu().numpy()  # (B, D)
 
     @torch.inference_mode()
     def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         ids = torch.from_numpy(input_ids).to(self.device)  # (B, L); open_clip needs no mask
-        return self.model.encode_text(ids).float().cpu().numpy()  # (B, D)
+        with self._context():
+            return self.model.encode_text(ids).float().cpu().numpy()  # (B, D)
 
 
 def _context_length(model: Any) -> int:

@@ -14,7 +14,29 @@ def _pooled(output: Any) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
-class TorchHFBackend:
+class TorchPrecision:
+    """Precision handling shared by the torch backends: ``dtype`` of the weights, and an
+    optional ``autocast`` type for the matmuls (bf16 on CPUs that multiply it natively)."""
+
+    device: str
+    dtype: torch.dtype
+    autocast: torch.dtype | None = None
+
+    @property
+    def precision(self) -> str:
+        if self.autocast is not None:
+            return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.autocast, str(self.autocast))
+        return {torch.float32: "fp32", torch.bfloat16: "bf16-weights", torch.float16: "fp16"}.get(
+            self.dtype, str(self.dtype)
+        )
+
+    def _context(self) -> Any:
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.autocast)
+
+
+class TorchHFBackend(TorchPrecision):
     """Wraps a transformers ``CLIPModel`` (or any model with the same two feature methods)."""
 
     def __init__(
@@ -34,19 +56,6 @@ class TorchHFBackend:
         self.embedding_dim = int(getattr(config, "projection_dim", 0) or config.text_config.hidden_size)
         scale = getattr(model, "logit_scale", None)
         self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
-
-    @property
-    def precision(self) -> str:
-        if self.autocast is not None:
-            return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.autocast, str(self.autocast))
-        return {torch.float32: "fp32", torch.bfloat16: "bf16-weights", torch.float16: "fp16"}.get(
-            self.dtype, str(self.dtype)
-        )
-
-    def _context(self) -> Any:
-        if self.autocast is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.autocast)
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:

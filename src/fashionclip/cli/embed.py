@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fashionclip.cli._options import add_precision_options, precision_options
 from fashionclip.io import list_image_files, read_csv_column, read_lines, write_embeddings
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
@@ -30,7 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--column", help="CSV column to read (default: 'image' for --images, 'text' for --texts)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default 32 images / 256 texts)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
-    parser.add_argument("--dtype", default=None, help="float32 (default), bfloat16 or float16")
+    parser.add_argument("--dtype", default=None, help="cast the torch weights: float32, bfloat16 or float16")
+    add_precision_options(parser)
     parser.add_argument(
         "--on-error", choices=("raise", "skip"), default="raise", help="what to do with unreadable images"
     )
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         items = _image_inputs(args.images, args.column)
-    encoder = load_model(args.model, device=args.device, dtype=args.dtype)
+    encoder = load_model(args.model, device=args.device, dtype=args.dtype, **precision_options(args))
     options = dict(normalize=not args.no_normalize, show_progress=not args.no_progress)
     if args.texts:
         vectors, ids = encoder.encode_texts(texts, batch_size=args.batch_size or 256, **options), texts

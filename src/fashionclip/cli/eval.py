@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fashionclip.cli._options import add_precision_options, precision_options
 from fashionclip.evaluation.dataset import DatasetError, EvaluationError
 from fashionclip.evaluation.tasks import TASKS, EvalOptions
 
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached embeddings")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_precision_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from fashionclip.evaluation.embeddings import EmbeddingCache, default_cache_dir
     from fashionclip.evaluation.report import markdown, write_report
     from fashionclip.evaluation.runner import check_tasks, evaluate
+    from fashionclip.loading import load_model
 
     for name in ("top-classes", "min-count", "resamples", "limit", "batch-size"):
         _positive(name, getattr(args, name.replace("-", "_")))
@@ -123,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
     )
     cache = EmbeddingCache(None if args.no_cache else (args.cache or default_cache_dir()))
+    loaded = [load_model(name, **precision_options(args)) for name in models]
     evaluation = evaluate(
-        models, datasets, tasks=tasks, options=options, cache=cache, show_progress=not args.no_progress
+        loaded, datasets, tasks=tasks, options=options, cache=cache, show_progress=not args.no_progress
     )
     paths = write_report(evaluation, args.output, plots=not args.no_plots)
     print(markdown(evaluation))

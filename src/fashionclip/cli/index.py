@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fashionclip.catalog import ColumnMap
+from fashionclip.cli._options import add_precision_options, precision_options
 
 SHOWN_PROBLEMS = 20
 
@@ -31,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="items per committed batch (default 256)")
     parser.add_argument("--keep-missing", action="store_true", help="keep indexed items that left the catalogue")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    add_precision_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
 
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         numeric=args.numeric,
     )
     options = {"device": args.device} if args.device else {}
+    options.update(precision_options(args))
     catalog = Catalog.open(args.db, model=args.model, **options)
     report = catalog.index(
         args.catalog,

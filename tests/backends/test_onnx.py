@@ -1,0 +1,103 @@
+"""The ONNX Runtime backend and the backend / precision choice at load time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fashionclip.loading as loading
+from fashionclip import load_model
+from fashionclip.machine import default_precision
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return ["a red dress", "blue denim jeans for men", "white sneakers", "x"]
+
+
+def test_onnx_fp32_matches_torch(tiny_checkpoint, tiny_encoder, sample_images, texts):
+    encoder = load_model(str(tiny_checkpoint), backend="onnx", precision="fp32")
+    assert type(encoder.backend).__name__ == "OnnxBackend" and encoder.backend.precision == "fp32"
+    np.testing.assert_allclose(
+        encoder.encode_images(sample_images), tiny_encoder.encode_images(sample_images), atol=1e-5
+    )
+    np.testing.assert_allclose(encoder.encode_texts(texts), tiny_encoder.encode_texts(texts), atol=1e-5)
+    assert encoder.fingerprint() != tiny_encoder.fingerprint()  # caches keep the two apart
+
+
+def test_onnx_int8_is_faithful_and_measured(tiny_checkpoint, tiny_encoder, sample_images, texts):
+    encoder = load_model(str(tiny_checkpoint), backend="onnx", precision="int8")
+    assert encoder.backend.precision == "int8" and 0.99 <= encoder.backend.fidelity <= 1.0
+    assert cosine(encoder.encode_images(sample_images), tiny_encoder.encode_images(sample_images)).min() > 0.99
+    assert cosine(encoder.encode_texts(texts), tiny_encoder.encode_texts(texts)).min() > 0.99
+    # activations are quantised per batch: an image's embedding moves a little with its batch
+    alone = np.stack([encoder.encode_images(image) for image in sample_images])
+    assert cosine(alone, encoder.encode_images(sample_images)).min() > 0.999
+
+
+def test_the_export_is_cached_and_never_left_half_written(tiny_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.setenv("FASHIONCLIP_CACHE", str(tmp_path))
+    import fashionclip.backends.onnx as onnx
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("onnxruntime.quantization.quantize_dynamic", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_model(str(tiny_checkpoint), backend="onnx", precision="int8")
+    assert list((tmp_path / "onnx").iterdir()) == []  # no export, no scratch folder
+    monkeypatch.undo()
+    monkeypatch.setenv("FASHIONCLIP_CACHE", str(tmp_path))
+    load_model(str(tiny_checkpoint), backend="onnx", precision="int8")
+    [folder] = (tmp_path / "onnx").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "text.onnx", "vision.onnx"]
+    monkeypatch.setattr(onnx, "export", broken)  # a second load must not export again
+    assert load_model(str(tiny_checkpoint), backend="onnx", precision="int8").backend.folder == folder
+
+
+def test_automatic_int8_falls_back_to_fp32_when_not_faithful(tiny_checkpoint, monkeypatch):
+    monkeypatch.setattr(loading, "INT8_FLOOR", 1.01)  # no int8 export can reach it
+    monkeypatch.setattr("fashionclip.machine.default_precision", lambda device="cpu", flags=None: ("onnx", "int8"))
+    assert load_model(str(tiny_checkpoint)).backend.precision == "fp32"
+    # asked for explicitly, int8 is kept
+    assert load_model(str(tiny_checkpoint), backend="onnx", precision="int8").backend.precision == "int8"
+
+
+def test_automatic_bf16_on_cpus_that_multiply_bf16(tiny_checkpoint, tiny_encoder, sample_images, monkeypatch):
+    monkeypatch.setattr("fashionclip.machine.default_precision", lambda device="cpu", flags=None: ("torch", "bf16"))
+    encoder = load_model(str(tiny_checkpoint))
+    assert type(encoder.backend).__name__ == "TorchHFBackend" and encoder.backend.precision == "bf16"
+    assert cosine(encoder.encode_images(sample_images), tiny_encoder.encode_images(sample_images)).min() > 0.99
+
+
+@pytest.mark.parametrize(
+    ("flags", "device", "expected"),
+    [
+        ({"avx2", "amx_bf16", "amx_tile"}, "cpu", ("torch", "bf16")),
+        ({"avx2", "avx512f", "avx512_bf16"}, "cpu", ("torch", "bf16")),
+        ({"avx2", "fma"}, "cpu", ("onnx", "int8")),
+        (set(), "cuda", ("torch", "fp16")),
+    ],
+)
+def test_default_precision_follows_the_cpu(flags, device, expected):
+    assert default_precision(device, flags) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "tensorrt"}, "backend must be one of torch, onnx"),
+        ({"precision": "int4"}, "precision must be one of fp32, bf16, fp16, int8"),
+        ({"backend": "torch", "precision": "int8"}, "int8 runs with backend='onnx'"),
+        ({"backend": "onnx", "precision": "bf16"}, "the ONNX backend runs fp32 or int8, not 'bf16'"),
+        ({"precision": "fp16"}, "fp16 needs a CUDA device"),
+        ({"dtype": "bfloat16", "precision": "fp32"}, "give either dtype or backend/precision"),
+    ],
+)
+def test_impossible_combinations_are_refused(tiny_checkpoint, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_model(str(tiny_checkpoint), **kwargs)
