@@ -4,8 +4,10 @@ bundled model's held-out split."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset
 
@@ -24,6 +26,15 @@ def check_split_name(split: str | None, present: Sequence[str], dataset: str) ->
     if split is not None and split not in present:
         names = ", ".join(repr(name) for name in present) or "none"
         raise DatasetError(f"{dataset}: unknown split {split!r}; splits present: {names}")
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's content; DatasetError naming the file and line when it is not valid JSON."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def select_items(dataset: EvalDataset, split: str | None, limit: int | None, where: str) -> EvalDataset:

@@ -25,13 +25,11 @@ description file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset
-from fashionclip.evaluation.datasets._common import check_limit, select_items
+from fashionclip.evaluation.datasets._common import check_limit, read_json, select_items
 
 NAME = "deepfashion-inshop"
 PARTITION = ("Eval/list_eval_partition.txt", "list_eval_partition.txt")
@@ -127,7 +125,7 @@ def _read_partition(path: Path) -> list[_Row]:
 
 def _read_descriptions(path: Path) -> dict[str, _Description]:
     """Item id -> description from ``list_description_inshop.json`` (first entry per item)."""
-    entries = _read_json(path)
+    entries = read_json(path)
     if not isinstance(entries, list):
         raise DatasetError(f"{path}: expected a JSON list of {{'item', 'color', 'description'}} objects")
     descriptions: dict[str, _Description] = {}
@@ -144,14 +142,6 @@ def _read_descriptions(path: Path) -> dict[str, _Description]:
         color = str(entry.get("color") or "").strip() or None
         descriptions[item] = _Description(text, color)
     return descriptions
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def _find(root: Path, candidates: tuple[str, ...]) -> Path | None:

@@ -34,7 +34,6 @@ training set has labels).
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset
-from fashionclip.evaluation.datasets._common import check_limit, select_items
+from fashionclip.evaluation.datasets._common import check_limit, read_json, select_items
 
 NAME = "imaterialist"
 FGVC5_TRAIN = "train.json"
@@ -120,7 +119,7 @@ def _load_fgvc5(root: Path, files: list[tuple[Path, str]]) -> EvalDataset:
 
 def _read_annotations(path: Path, label_map: dict[str, _Label]) -> list[tuple[str, list[str]]]:
     """(imageId, label ids) per annotation of a 2018 train / validation file."""
-    data = _read_json(path)
+    data = read_json(path)
     annotations = data.get("annotations") if isinstance(data, dict) else None
     if not isinstance(annotations, list):
         raise DatasetError(f"{path}: no 'annotations' list (test.json has no labels; use train / validation)")
@@ -199,7 +198,7 @@ def _load_fgvc6(root: Path) -> EvalDataset:
 
 def _read_label_descriptions(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Category id -> name and attribute id -> name (the two number from 0 independently)."""
-    data = _read_json(path)
+    data = read_json(path)
     tables = []
     for key in ("categories", "attributes"):
         entries = data.get(key) if isinstance(data, dict) else None
@@ -265,11 +264,3 @@ def _large_csv_fields() -> Iterator[None]:
         yield
     finally:
         csv.field_size_limit(previous)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
