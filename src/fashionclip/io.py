@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from fashionclip._extras import require
+
+
+def cache_dir(kind: str) -> Path:
+    """``$FASHIONCLIP_CACHE/<kind>``, else ``~/.cache/fashionclip/<kind>``: where embeddings and
+    ONNX exports are kept."""
+    return Path(os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip") / kind
+
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 

@@ -25,6 +25,7 @@ import torch
 from fashionclip.config import ModelSpec, PreprocessConfig
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
+from fashionclip.io import cache_dir
 from fashionclip.preprocess.image import ImageLimits
 from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
 from fashionclip.registry import DEFAULT_MODEL, get_spec, list_models
@@ -245,8 +246,7 @@ def _with_precision(
 
 def onnx_cache_dir() -> Path:
     """``$FASHIONCLIP_CACHE/onnx``, else ``~/.cache/fashionclip/onnx``."""
-    root = os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip"
-    return Path(root) / "onnx"
+    return cache_dir("onnx")
 
 
 def _onnx(
@@ -256,7 +256,10 @@ def _onnx(
     from fashionclip.encoder import checkpoint_fingerprint
 
     key = checkpoint_fingerprint(path)
-    calibration = _calibration(preprocess, tokenizer)
+
+    def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _calibration(preprocess, tokenizer)
+
     exported = load_onnx(runner, key, precision, onnx_cache_dir(), calibration)
     if automatic and precision == "int8" and exported.fidelity < INT8_FLOOR:
         logger.warning(

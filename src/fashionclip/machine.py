@@ -6,26 +6,25 @@ import platform
 from pathlib import Path
 
 
-def cpu_name() -> str:
-    """The CPU model name ("AMD EPYC", "Intel(R) Xeon(R) ..."), or the platform's best guess."""
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` line's value in ``/proc/cpuinfo``, None where there is none."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(field):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_name() -> str:
+    """The CPU model name ("AMD EPYC", "Intel(R) Xeon(R) ..."), or the platform's best guess."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def cpu_flags() -> set[str]:
     """The CPU feature flags the kernel reports (``/proc/cpuinfo``), empty where unknown."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set((_cpuinfo("flags") or "").split())
 
 
 def default_precision(device: str = "cpu", flags: set[str] | None = None) -> tuple[str, str]:

@@ -55,6 +55,10 @@ def test_the_export_is_cached_and_never_left_half_written(tiny_checkpoint, monke
     load_model(str(tiny_checkpoint), backend="onnx", precision="int8")
     [folder] = (tmp_path / "onnx").iterdir()
     assert sorted(p.name for p in folder.iterdir()) == ["export.json", "text.onnx", "vision.onnx"]
+    import json
+
+    record = json.loads((folder / "export.json").read_text())
+    assert record["precision"] == "int8" and 0.99 <= record["image_cosine_min"] <= record["image_cosine"] <= 1.0
     monkeypatch.setattr(onnx, "export", broken)  # a second load must not export again
     assert load_model(str(tiny_checkpoint), backend="onnx", precision="int8").backend.folder == folder
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from fashionclip.backends.torch_hf import _pooled
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "int8")
+# what measures an export against the torch model: () -> (pixels, token ids, attention mask)
+Calibration = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class OnnxBackend:
@@ -32,7 +34,15 @@ class OnnxBackend:
     model: Any = None  # the torch model it was exported from, when loaded through load_onnx
     dtype: Any = torch.float32
 
-    def __init__(self, folder: Path, *, embedding_dim: int, logit_scale: float, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        embedding_dim: int,
+        logit_scale: float,
+        threads: int | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
         ort = require("onnxruntime", "onnx", feature="the ONNX backend needs onnxruntime, which")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -43,7 +53,8 @@ class OnnxBackend:
         self.folder = folder
         self.embedding_dim = embedding_dim
         self.logit_scale = logit_scale
-        record = json.loads((folder / "export.json").read_text())
+        if record is None:  # the export's own record, written last
+            record = json.loads((folder / "export.json").read_text())
         self.precision = record["precision"]
         # the lower of the mean image and text cosine to the torch fp32 model (1.0 if never measured)
         self.fidelity = float(min(record.get("image_cosine", 1.0), record.get("text_cosine", 1.0)))
@@ -66,11 +77,12 @@ def load_onnx(
     fingerprint: str,
     precision: str,
     cache: Path,
-    calibration: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    calibration: Calibration | None = None,
 ) -> OnnxBackend:
     """The ONNX backend of a loaded torch CLIP backend: exported (and quantised) on first use,
-    into ``cache/<fingerprint>-<precision>/``, then reused. ``calibration`` (pixels, token ids,
-    attention mask) measures the export against the torch model: ``backend.fidelity``."""
+    into ``cache/<fingerprint>-<precision>/``, then reused. ``calibration`` returns (pixels,
+    token ids, attention mask) that measure a new export against the torch model
+    (``backend.fidelity``); it is only called when an export is made."""
     if precision not in PRECISIONS:
         raise ValueError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     folder = export_folder(cache, fingerprint, precision)
@@ -104,7 +116,7 @@ def export(
     torch_backend: Any,
     folder: Path,
     precision: str,
-    calibration: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    calibration: Calibration | None = None,
 ) -> None:
     """Export both towers to ONNX (and quantise their weights to int8 for ``"int8"``), writing
     into a temporary folder that is renamed into place, so a crash never leaves half an export."""
@@ -160,7 +172,7 @@ def export(
                 source.rename(scratch / f"{tower}.onnx")
         record: dict[str, Any] = {"precision": precision, "opset": 17}
         if calibration is not None:
-            record.update(_fidelity(torch_backend, scratch, calibration))
+            record.update(_fidelity(torch_backend, scratch, calibration(), record))
         (scratch / "export.json").write_text(json.dumps(record))
         if folder.exists():  # another process finished the same export first
             shutil.rmtree(scratch)
@@ -172,12 +184,14 @@ def export(
         raise
 
 
-def _fidelity(torch_backend: Any, folder: Path, calibration: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
+def _fidelity(
+    torch_backend: Any, folder: Path, calibration: tuple[np.ndarray, np.ndarray, np.ndarray], record: dict[str, Any]
+) -> dict:
     """Mean and least cosine of the exported towers' embeddings to the torch model's."""
     pixels, ids, mask = calibration
-    record = {"precision": "fp32", "opset": 17}
-    (folder / "export.json").write_text(json.dumps(record))  # OnnxBackend reads it
-    exported = OnnxBackend(folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale)
+    exported = OnnxBackend(
+        folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale, record=record
+    )
     out = {}
     for name, ours, reference in (
         ("image", exported.encode_pixels(pixels), torch_backend.encode_pixels(pixels)),

@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 
 from fashionclip.evaluation.dataset import EvalDataset
+from fashionclip.io import cache_dir
 
 log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
     """``$FASHIONCLIP_CACHE/embeddings``, else ``~/.cache/fashionclip/embeddings``."""
-    root = os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip"
-    return Path(root) / "embeddings"
+    return cache_dir("embeddings")
 
 
 class EmbeddingCache:
@@ -64,8 +64,11 @@ class EmbeddingCache:
     def _path(self, encoder: Any, name: str) -> Path | None:
         if self.root is None:
             return None
-        key = encoder.fingerprint() if hasattr(encoder, "fingerprint") else hashlib.sha256(encoder.name.encode())
-        return self.root / f"{key if isinstance(key, str) else key.hexdigest()[:16]}-{name}.npz"
+        if hasattr(encoder, "fingerprint"):
+            key = encoder.fingerprint()
+        else:  # stand-in encoders without a checkpoint
+            key = hashlib.sha256(encoder.name.encode()).hexdigest()[:16]
+        return self.root / f"{key}-{name}.npz"
 
     def _save(self, path: Path | None, **arrays: np.ndarray) -> None:
         if path is None:

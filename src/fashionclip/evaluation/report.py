@@ -126,6 +126,12 @@ def draw_plots(evaluation: Evaluation, folder: Path) -> dict[tuple[str, str], li
     return dict(drawn)
 
 
+def _save(plt, figure, path: Path) -> None:
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)  # pyplot keeps every open figure alive otherwise
+
+
 def _confusion(plt, result: TaskResult, path: Path) -> None:
     classes = result.details["classes"]
     matrix = np.asarray(result.details["confusion"], dtype=np.float64)
@@ -139,9 +145,7 @@ def _confusion(plt, result: TaskResult, path: Path) -> None:
     axes.set_ylabel("true")
     axes.set_title(f"{result.model} · {result.dataset} · {result.details.get('attribute', '')}")
     figure.colorbar(image, fraction=0.046)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)
 
 
 def _per_class(plt, results: list[TaskResult], path: Path) -> None:
@@ -156,9 +160,7 @@ def _per_class(plt, results: list[TaskResult], path: Path) -> None:
     axes.set_ylim(0, 1)
     axes.set_title(f"{results[0].dataset} · per-class F1 ({results[0].details.get('attribute', '')})")
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)
 
 
 def _curves(plt, results: list[TaskResult], path: Path) -> None:
@@ -173,6 +175,4 @@ def _curves(plt, results: list[TaskResult], path: Path) -> None:
     axes.set_ylim(0, 1)
     axes.set_title(f"{results[0].dataset} · {results[0].task}")
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)

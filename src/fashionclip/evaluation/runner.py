@@ -76,18 +76,18 @@ def evaluate(
 
     names = check_tasks(tasks)
     check_options(options)
-    per_dataset = {}
+    per_dataset = []  # each dataset's options, checked before any model is loaded
     for dataset in datasets:
         unknown = set(dataset.task_options) - set(EvalOptions.__dataclass_fields__)
         if unknown:
             raise EvaluationError(f"dataset {dataset.name!r}: unknown task option(s) {', '.join(sorted(unknown))}")
-        per_dataset[id(dataset)] = replace(options, **dataset.task_options)
-        check_options(per_dataset[id(dataset)], f"dataset {dataset.name!r}")
+        per_dataset.append(replace(options, **dataset.task_options))
+        check_options(per_dataset[-1], f"dataset {dataset.name!r}")
     cache = cache or EmbeddingCache(None)
     evaluation = Evaluation(options=options)
     for model in models:
         encoder = load_model(model) if isinstance(model, str) else model
-        for dataset in datasets:
+        for dataset, dataset_options in zip(datasets, per_dataset, strict=True):
             if len(dataset) == 0:
                 raise DatasetError(f"dataset {dataset.name!r} has no items")
             embeddings, indices, failures = cache.images(
@@ -97,7 +97,7 @@ def evaluate(
                 evaluation.unreadable[f"{encoder.name} / {dataset.name}"] = failures
                 print(f"{dataset.name}: {len(failures)} unreadable image(s) left out", file=sys.stderr)
             readable = dataset if len(indices) == len(dataset) else dataset.subset(indices.tolist())
-            context = Context(encoder, readable, embeddings, cache, per_dataset[id(dataset)], show_progress)
+            context = Context(encoder, readable, embeddings, cache, dataset_options, show_progress)
             for name in names:
                 try:
                     evaluation.results.append(TASKS[name](context))
