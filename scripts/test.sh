@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS=all,dev bash scripts/setup.sh
+# the web page's browser test drives Debian's Chromium through Playwright
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 .venv/bin/python -m pytest -n 2 -q "$@"
 
 if [ "${FASHIONCLIP_SKIP_OPENCLIP:-0}" != "1" ]; then

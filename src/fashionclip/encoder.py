@@ -47,7 +47,7 @@ class EncodeResult:
     failed: list[FailedItem] = field(default_factory=list)
 
 
-def _is_single_image(items: Any) -> bool:
+def is_single_image(items: Any) -> bool:
     if isinstance(items, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
         return True
     return isinstance(items, np.ndarray) and items.ndim in (2, 3)
@@ -184,7 +184,7 @@ class Encoder:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         _check_batch_size(batch_size)
-        single = _is_single_image(items)
+        single = is_single_image(items)
         batch: Sequence[Any] = [items] if single else list(items)  # type: ignore[list-item]
 
         outputs: list[np.ndarray] = []
@@ -233,6 +233,16 @@ class Encoder:
             if following is not None:
                 in_flight.append(submit(following))
             yield current
+
+    def encode_pixels(self, pixels: np.ndarray, *, normalize: bool = True) -> np.ndarray:
+        """Embed already preprocessed pixels, float32 ``(B, 3, H, W)`` from :attr:`image_preprocessor`,
+        as one forward pass: float32 ``(B, D)``. For callers that decode images themselves (a server
+        decoding each request in its own thread, then batching requests together)."""
+        pixels = np.asarray(pixels, dtype=np.float32)
+        size = self.preprocess.image_size
+        if pixels.ndim != 4 or pixels.shape[1:] != (3, size, size):
+            raise ValueError(f"pixels of shape {pixels.shape}; expected (B, 3, {size}, {size})")
+        return self._finish([self.backend.encode_pixels(pixels)], normalize)
 
     # ----------------------------------------------------------------- texts
     def encode_texts(

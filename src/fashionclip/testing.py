@@ -120,11 +120,11 @@ class KeywordEncoder:
 
         import numpy as np
 
-        from fashionclip.encoder import EncodeResult, FailedItem, _is_single_image
+        from fashionclip.encoder import EncodeResult, FailedItem, is_single_image
         from fashionclip.errors import ImageLoadError
         from fashionclip.preprocess.image import describe, load_image
 
-        single = _is_single_image(items)
+        single = is_single_image(items)
         batch = [items] if single else list(items)
         rows, indices, failed = [], [], []
         for index, item in enumerate(batch):

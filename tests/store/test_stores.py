@@ -309,3 +309,34 @@ def test_text_metadata_is_added_as_filterable_columns_and_bad_columns_are_refuse
         with pytest.raises(StoreError, match=message):
             store.set_text_metadata(["p1", "p2", "p3"], columns)
     assert store.get(["p1"])[0].metadata["style"] == "casual"
+
+
+def test_facets_count_each_text_value_and_span_each_numeric_column(store):
+    assert store.facets() == {}
+    batch = records(50)
+    store.add(batch)
+    facets = store.facets()
+    gender = facets["gender"]
+    expected = {g: batch.metadata["gender"].count(g) for g in set(batch.metadata["gender"])}
+    assert gender.kind == "text" and gender.complete
+    assert dict(zip(gender.values, gender.counts, strict=True)) == expected
+    assert gender.counts == sorted(gender.counts, reverse=True)
+    prices = [p for p in batch.metadata["price"] if p is not None]
+    assert (facets["price"].kind, facets["price"].min, facets["price"].max) == ("numeric", min(prices), max(prices))
+    capped = store.facets(max_values=2)["gender"]
+    assert capped.values == gender.values[:2] and not capped.complete
+    assert capped.to_dict()["complete"] is False
+
+
+def test_facets_and_image_folders_agree_between_stores(pair):
+    exact, other = pair
+    assert exact.facets() == other.facets()
+    assert exact.image_folders() == other.image_folders() == {"images"}
+
+
+def test_image_folders_leave_out_urls_and_items_without_images(store):
+    assert store.image_folders() == set()
+    batch = records(3)
+    batch.images[:] = ["/shop/a/1.jpg", "https://cdn.example.com/x/2.jpg", None]
+    store.add(batch)
+    assert store.image_folders() == {"/shop/a"}

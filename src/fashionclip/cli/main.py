@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from fashionclip import __version__
-from fashionclip.cli import classify, demo, embed, explain, index, models, navigate, search, train
+from fashionclip.cli import classify, demo, embed, explain, index, models, navigate, search, serve, train
 from fashionclip.cli import eval as evaluate
 
-_COMMANDS = (models, embed, index, search, navigate, classify, explain, evaluate, train, demo)
+_COMMANDS = (models, embed, index, search, navigate, classify, explain, evaluate, train, serve, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fashionclip.store.base import Hit
 
@@ -48,13 +48,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def open_index(db: str, model: str | None) -> Catalog:
-    """The catalogue index at ``db`` for querying; a missing or empty index is an error."""
+def open_index(db: str, model: str | None, **load_options: Any) -> Catalog:
+    """The catalogue index at ``db`` for querying; a missing or empty index is an error.
+    ``load_options`` go to :func:`fashionclip.load_model` (backend, precision)."""
     from fashionclip.search import Catalog
 
     if not Path(db).expanduser().is_dir():
         raise FileNotFoundError(f"no index at {db!r}; build one with 'fashionclip index CATALOG --db {db}'")
-    catalog = Catalog.open(db, model=model)
+    catalog = Catalog.open(db, model=model, **load_options)
     if len(catalog) == 0:
         raise ValueError(f"the index at {db!r} is empty")
     return catalog

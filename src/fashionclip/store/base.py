@@ -111,6 +111,58 @@ class VectorStore(Protocol):
     def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
         """BM25 ranking of the items' texts for ``query``."""
 
+    def facets(self, max_values: int = 50) -> dict[str, Facet]:
+        """What each metadata column holds, to build filter controls (see :func:`summarise_column`)."""
+
+    def image_folders(self) -> set[str]:
+        """The distinct folders of the stored items' local image paths (URLs left out)."""
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A metadata column's contents: a text column's distinct values (sorted by how many items hold
+    them; ``complete`` is False when there were more than asked for), a numeric column's range."""
+
+    column: str
+    kind: str
+    values: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    complete: bool = True
+    min: float | None = None
+    max: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.kind == "numeric":
+            return {"column": self.column, "kind": self.kind, "min": self.min, "max": self.max}
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "values": self.values,
+            "counts": self.counts,
+            "complete": self.complete,
+        }
+
+
+def summarise_column(column: str, kind: str, values: Sequence[Value] | np.ndarray, max_values: int) -> Facet:
+    """A :class:`Facet` of one column's values; empty and missing values are left out."""
+    if kind == "numeric":
+        numbers = np.asarray([v for v in values if v is not None], dtype=np.float64)
+        numbers = numbers[np.isfinite(numbers)]
+        if not len(numbers):
+            return Facet(column, kind)
+        return Facet(column, kind, min=float(numbers.min()), max=float(numbers.max()))
+    texts = [str(v) for v in values if v is not None and str(v) != ""]
+    unique, counts = np.unique(np.asarray(texts, dtype=object), return_counts=True) if texts else ([], [])
+    order = sorted(range(len(unique)), key=lambda i: (-int(counts[i]), str(unique[i])))
+    kept = order[:max_values]
+    return Facet(
+        column,
+        kind,
+        values=[str(unique[i]) for i in kept],
+        counts=[int(counts[i]) for i in kept],
+        complete=len(order) <= max_values,
+    )
+
 
 def check_claim(current: IndexInfo | None, wanted: IndexInfo, where: str) -> None:
     """Refuse to mix models or dimensions in one index."""

@@ -6,6 +6,7 @@ catalogues that fit in memory and are rebuilt at start.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from fashionclip._extras import require
 from fashionclip.errors import StoreError
 from fashionclip.store.base import (
+    Facet,
     Hit,
     IndexInfo,
     Records,
@@ -22,6 +24,7 @@ from fashionclip.store.base import (
     check_paging,
     check_query,
     check_text_columns,
+    summarise_column,
 )
 from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
 
@@ -147,6 +150,16 @@ class ExactStore:
         words = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False, show_progress=False)[0]
         scores = np.asarray(self._bm25.get_scores(words), dtype=np.float64) if words else np.zeros(len(self._ids))
         return self._top(scores, self._mask(where) & (scores > 0), k, offset, False)
+
+    def facets(self, max_values: int = 50) -> dict[str, Facet]:
+        arrays = self._column_arrays()
+        return {
+            name: summarise_column(name, kind, [None if v != v else v for v in arrays[name]], max_values)
+            for name, kind in self._kinds.items()
+        }
+
+    def image_folders(self) -> set[str]:
+        return {os.path.dirname(r["image"]) for r in self._rows if r["image"] and "://" not in r["image"]}
 
     # ------------------------------------------------------------------ helpers
     def _top(self, scores: np.ndarray, mask: np.ndarray, k: int, offset: int, with_vectors: bool) -> list[Hit]:

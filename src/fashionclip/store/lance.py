@@ -24,6 +24,7 @@ from fashionclip._extras import require
 from fashionclip.errors import StoreError
 from fashionclip.store.base import (
     RESERVED_COLUMNS,
+    Facet,
     Hit,
     IndexInfo,
     Records,
@@ -31,6 +32,7 @@ from fashionclip.store.base import (
     check_paging,
     check_query,
     check_text_columns,
+    summarise_column,
 )
 from fashionclip.store.filters import FilterSpec, parse_filter, to_sql
 from fashionclip.store.memory_index import MemoryIndex
@@ -263,6 +265,25 @@ class LanceStore:
         return hits[offset:]
 
     # ------------------------------------------------------------------ maintenance
+    def facets(self, max_values: int = 50) -> dict[str, Facet]:
+        kinds = self.columns()
+        if not kinds:
+            return {}
+        table = self._scan(list(kinds))  # the metadata columns only, never the vectors
+        return {
+            name: summarise_column(name, kind, table.column(name).to_pylist(), max_values)
+            for name, kind in kinds.items()
+        }
+
+    def image_folders(self) -> set[str]:
+        if self._table is None:
+            return set()
+        import pyarrow.compute as pc
+
+        images = self._scan(["image"]).column("image")
+        local = pc.filter(images, pc.invert(pc.fill_null(pc.match_substring(images, "://"), True)))
+        return {f for f in pc.unique(pc.replace_substring_regex(local, r"/[^/]*$", "")).to_pylist() if f is not None}
+
     def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
         """Bring indices up to date after writes: the text index always; once the table has
         ``ann_min_rows`` rows, scalar indices on the metadata and the vector index (the saved

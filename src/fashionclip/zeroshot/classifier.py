@@ -126,9 +126,9 @@ class ZeroShotClassifier:
     def predict(self, images: Any, *, k: int = 1, batch_size: int = 32) -> list[list[Prediction]]:
         """Embed ``images`` (paths, URLs, bytes or PIL images) and predict; see
         :meth:`predict_embeddings`."""
-        from fashionclip.encoder import _is_single_image
+        from fashionclip.encoder import is_single_image
 
-        single = _is_single_image(images)
+        single = is_single_image(images)
         embeddings = self.encoder.encode_images([images] if single else list(images), batch_size=batch_size)
         return self.predict_embeddings(np.atleast_2d(embeddings), k=k)
 

@@ -1,0 +1,56 @@
+"""Server fixtures: the bundled sample catalogue indexed once with the bundled model, the app
+in-process, and the same app served for real by uvicorn on 127.0.0.1 for the browser test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fashionclip.sample import sample_catalog
+from fashionclip.search import Catalog
+from fashionclip.server import ServerConfig, create_app
+from fashionclip.server.background import BackgroundServer
+
+
+@pytest.fixture(scope="session")
+def mini_encoder():
+    from fashionclip import load_model
+
+    return load_model("fashion-clip-mini", backend="torch", precision="fp32")
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory, mini_encoder) -> Path:
+    """The 120-product sample catalogue in a LanceDB index on disk."""
+    db = tmp_path_factory.mktemp("server") / "sample.lance"
+    root, _ = sample_catalog()
+    Catalog.open(db, model=mini_encoder).index(root / "catalog.csv")
+    return db
+
+
+@pytest.fixture()
+def catalog(sample_db: Path, mini_encoder) -> Catalog:
+    return Catalog.open(sample_db, model=mini_encoder)
+
+
+def make_client(catalog: Catalog, **config):
+    from fastapi.testclient import TestClient
+
+    return TestClient(create_app(catalog, ServerConfig(**config)))
+
+
+@pytest.fixture()
+def client(catalog: Catalog):
+    with make_client(catalog) as test_client:
+        yield test_client
+
+
+LiveServer = BackgroundServer  # the name the tests use
+
+
+@pytest.fixture()
+def live_server(catalog: Catalog) -> Iterator[LiveServer]:
+    with LiveServer(create_app(catalog, ServerConfig())) as server:
+        yield server
