@@ -92,3 +92,23 @@ def test_bad_input_is_one_line_naming_the_problem(indexed, capsys, args, message
     assert message in err and len(err.strip().splitlines()) == 1
     assert main(["search", "--db", str(db), "red", "--json", "-k", "200"]) == 0  # the index is intact
     assert len(capsys.readouterr().out.splitlines()) == len(rows)
+
+
+def test_index_and_search_in_milvus_lite(tmp_path, capsys):
+    folder, rows = sample_catalog()
+    db = f"milvus-lite:{tmp_path}/shop.db"
+    assert main(["index", str(folder / "catalog.csv"), "--db", db, "--no-progress"]) == 0
+    assert f"{len(rows)} items in the index: {len(rows)} added" in capsys.readouterr().out
+    assert main(["search", "--db", db, "white sports shoes", "--where", "gender=Women", "-k", "3", "--json"]) == 0
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(found) == 3 and {hit["gender"] for hit in found} == {"Women"}
+    lance = tmp_path / "lance"
+    assert main(["index", str(folder / "catalog.csv"), "--db", str(lance), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert (
+        main(["search", "--db", str(lance), "white sports shoes", "--where", "gender=Women", "-k", "3", "--json"]) == 0
+    )
+    same = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["id"] for h in found] == [h["id"] for h in same]  # both stores, one ranking
+    assert main(["index", str(folder / "catalog.csv"), "--db", db, "--no-progress"]) == 0
+    assert f"{len(rows)} unchanged" in capsys.readouterr().out

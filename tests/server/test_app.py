@@ -199,3 +199,15 @@ def png_bytes(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_serving_from_milvus_lite(tmp_path: Path, mini_encoder) -> None:
+    from fashionclip.search import Catalog
+
+    catalog = Catalog.open(f"milvus-lite:{tmp_path}/shop.db", model=mini_encoder)
+    catalog.index(ROOT / "catalog.csv")
+    with make_client(catalog) as client:
+        got = client.get("/search", params=[("q", "handbag"), ("filter", "gender=Women"), ("k", "5")])
+        assert ids(got) == [h.id for h in catalog.search("handbag", where={"gender": "Women"}, k=5)]
+        assert client.get("/products/1163/image").content == PHOTO.read_bytes()
+        assert client.get("/facets").json()["facets"]["gender"]["complete"] is True

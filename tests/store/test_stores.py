@@ -8,6 +8,7 @@ import pytest
 
 from fashionclip.errors import MissingExtraError, ModelMismatchError, StoreError
 from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records, memory_index
+from fashionclip.store.uri import open_store
 
 INFO = IndexInfo("test-model", 16)
 TITLES = ["red midi dress", "blue denim jeans", "white leather sneakers", "black leather handbag", "red shirt"]
@@ -33,20 +34,23 @@ def records(n: int, seed: int = 0, dim: int = 16, start: int = 0) -> Records:
 
 
 def make_store(kind: str, path):
-    """``lance``: vector queries run in LanceDB; ``lance+memory``: in the in-memory index."""
+    """``lance``: vector queries run in LanceDB; ``lance+memory``: in the in-memory index;
+    ``milvus-lite``: Milvus Lite in a local file (the FLAT index, exact)."""
     if kind == "exact":
         return ExactStore()
+    if kind == "milvus-lite":
+        return open_store(f"milvus-lite:{path}.db")
     return LanceStore(path, memory_index=kind == "lance+memory")
 
 
-@pytest.fixture(params=["exact", "lance", "lance+memory"])
+@pytest.fixture(params=["exact", "lance", "lance+memory", "milvus-lite"])
 def store(request, tmp_path):
     made = make_store(request.param, tmp_path / "db")
     made.claim(INFO)
     return made
 
 
-@pytest.fixture(params=["lance", "lance+memory"])
+@pytest.fixture(params=["lance", "lance+memory", "milvus-lite"])
 def pair(request, tmp_path):
     exact, lance = ExactStore(), make_store(request.param, tmp_path / "db")
     for s in (exact, lance):
@@ -212,7 +216,10 @@ def test_a_saved_memory_index_for_other_rows_is_not_used(tmp_path, monkeypatch):
 
 def test_keyword_search_ranks_like_the_oracle(pair):
     exact, lance = pair
-    for query in ("leather handbag", "red dress", "sneakers", "dresses"):
+    queries = ["leather handbag", "red dress", "sneakers", "dresses"]
+    if not isinstance(lance, LanceStore):
+        queries.remove("dresses")  # Milvus Lite's analyzer does not stem (a Milvus server's does): see README
+    for query in queries:
         a = exact.keyword_search(query, 10)
         b = lance.keyword_search(query, 10)
         assert a and b

@@ -102,11 +102,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store(db: str):
-    from fashionclip.store import LanceStore
+    from fashionclip.store.uri import is_milvus, open_store
 
-    if not Path(db).is_dir():
+    if not is_milvus(db) and not Path(db).is_dir():
         raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
-    store = LanceStore(db)
+    store = open_store(db)
     if store.info() is None:
         raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
     return store

@@ -21,7 +21,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("catalog", help="catalogue file (.csv/.jsonl/.parquet) or image folder")
-    parser.add_argument("--db", required=True, help="index directory (created if missing)")
+    parser.add_argument(
+        "--db",
+        required=True,
+        help="index: a LanceDB directory (created if missing), milvus-lite:FILE.db or milvus://HOST:PORT/COLLECTION",
+    )
     parser.add_argument("--model", default=None, help="model (default: the index's model, else fashion-clip-mini)")
     parser.add_argument("--id-column", help="id column (default: id, product_id, sku or item_id)")
     parser.add_argument("--image-column", help="image path/URL column (default: image, image_path, url, ...)")

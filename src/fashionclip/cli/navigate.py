@@ -19,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("id", help="the indexed product to start from")
     parser.add_argument("toward", help='the direction, e.g. "darker" or "more formal"')
-    parser.add_argument("--db", required=True, help="index directory")
+    parser.add_argument(
+        "--db", required=True, help="index: a directory, milvus-lite:FILE.db or milvus://HOST:PORT/COLL"
+    )
     parser.add_argument("--away", help='the opposite, subtracted from the direction, e.g. "lighter"')
     parser.add_argument("--steps", type=int, default=5, help="number of steps (default 5)")
     parser.add_argument("--step-size", type=float, default=0.25, help="length of a step (default 0.25)")

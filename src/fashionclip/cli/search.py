@@ -26,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("text", nargs="?", help='the text query, e.g. "light red midi dress"')
-    parser.add_argument("--db", required=True, help="index directory")
+    parser.add_argument(
+        "--db", required=True, help="index: a directory, milvus-lite:FILE.db or milvus://HOST:PORT/COLL"
+    )
     parser.add_argument("--image", help="an image path or URL to search with")
     parser.add_argument("--like", metavar="ID", help="products like this indexed product")
     parser.add_argument("--image-weight", type=float, default=0.5, help="image share of a text+image query (0.5)")
@@ -52,8 +54,9 @@ def open_index(db: str, model: str | None, **load_options: Any) -> Catalog:
     """The catalogue index at ``db`` for querying; a missing or empty index is an error.
     ``load_options`` go to :func:`fashionclip.load_model` (backend, precision)."""
     from fashionclip.search import Catalog
+    from fashionclip.store.uri import MEMORY, is_milvus
 
-    if not Path(db).expanduser().is_dir():
+    if not is_milvus(db) and db != MEMORY and not Path(db).expanduser().is_dir():
         raise FileNotFoundError(f"no index at {db!r}; build one with 'fashionclip index CATALOG --db {db}'")
     catalog = Catalog.open(db, model=model, **load_options)
     if len(catalog) == 0:

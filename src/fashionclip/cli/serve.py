@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--db", help="index directory to serve")
+    where.add_argument("--db", help="index to serve: a directory, milvus-lite:FILE.db or milvus://HOST:PORT/COLL")
     where.add_argument(
         "--sample", action="store_true", help="index the bundled 120-product sample catalogue and serve it"
     )

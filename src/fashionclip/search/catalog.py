@@ -14,11 +14,8 @@ from fashionclip.preprocess.image import ImageInput
 from fashionclip.search.indexer import IndexReport, index_catalog
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
 from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim, check_paging
-from fashionclip.store.exact import ExactStore
 from fashionclip.store.filters import FilterSpec
-from fashionclip.store.lance import LanceStore
-
-MEMORY = ":memory:"
+from fashionclip.store.uri import MEMORY, open_store
 
 
 class Catalog:
@@ -35,11 +32,13 @@ class Catalog:
 
     @classmethod
     def open(cls, db: str | Path = MEMORY, model: str | Encoder | None = None, **load_options: Any) -> Catalog:
-        """Open (or create) the index at ``db`` (a directory; ``":memory:"`` for the exact in-memory store).
+        """Open (or create) the index at ``db``: a LanceDB directory, ``":memory:"`` for the exact
+        in-memory store, ``milvus-lite:PATH`` or ``milvus://HOST:PORT/COLLECTION`` (see
+        :mod:`fashionclip.store.uri`).
 
         ``model`` defaults to the model the index was built with, else the bundled ``fashion-clip-mini``.
         """
-        store: VectorStore = ExactStore() if str(db) == MEMORY else LanceStore(db)
+        store = open_store(db)
         if model is not None and not isinstance(model, str):
             return cls(store, model)  # an Encoder, or any object with its embedding methods
         info = store.info()

@@ -1,0 +1,113 @@
+"""Milvus Lite as a store: URIs, persistence, index types and their recall against the exact oracle.
+(The shared store tests in test_stores.py also run every protocol check on Milvus Lite.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fashionclip.errors import ModelMismatchError, StoreError
+from fashionclip.store import ExactStore, IndexInfo
+from fashionclip.store.filters import parse_filter
+from fashionclip.store.milvus import MilvusStore, to_milvus
+from fashionclip.store.uri import open_store
+from tests.store.test_stores import INFO, records
+
+
+def test_uris_pick_the_store(tmp_path) -> None:
+    lite = open_store(f"milvus-lite:{tmp_path}/shop.db?collection=catalogue&index=HNSW&M=8&ef=64")
+    assert isinstance(lite, MilvusStore) and lite.lite
+    assert (lite.collection, lite.index_type) == ("catalogue", "HNSW")
+    assert lite.index_params == {"M": 8, "efConstruction": 200} and lite.search_params == {"ef": 64}
+    assert type(open_store(":memory:")) is ExactStore
+    assert type(open_store(tmp_path / "lance")).__name__ == "LanceStore"
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("milvus-lite:", "give a file path"),
+        ("milvus-lite:x.db?index=NOPE", "unknown Milvus index type 'NOPE'"),
+        ("milvus-lite:x.db?ef=", "option 'ef' has no value"),
+        ("milvus://", "expected milvus://HOST:PORT/COLLECTION"),
+        ("milvus://host:19530/a/b", "one collection name"),
+    ],
+)
+def test_bad_uris(uri: str, message: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match=message):
+        open_store(uri)
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot connect to Milvus at 'http://127.0.0.1:1'"):
+        MilvusStore("http://127.0.0.1:1", "items", token="")
+
+
+def test_reopening_keeps_model_columns_and_rows(tmp_path) -> None:
+    path = f"milvus-lite:{tmp_path}/shop.db"
+    store = open_store(path)
+    store.claim(INFO)
+    store.add(records(40))
+    store.close()
+    again = open_store(path)
+    assert again.info() == INFO
+    assert again.columns() == {"gender": "text", "price": "numeric"}
+    assert again.count() == 40
+    assert again.count({"gender": "Men"}) == records(40).metadata["gender"].count("Men")
+    with pytest.raises(ModelMismatchError):
+        again.claim(IndexInfo("another-model", 16))
+    bigger = records(3, start=100)
+    bigger.metadata["colour"] = ["red", "blue", "red"]
+    with pytest.raises(StoreError, match="new columns \\['colour'\\]"):
+        again.add(bigger)
+    assert again.count() == 40  # nothing lost
+
+
+def test_a_collection_not_written_by_fashionclip_is_refused(tmp_path) -> None:
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(f"{tmp_path}/other.db")
+    client.create_collection("items", dimension=4)
+    client.close()
+    with pytest.raises(StoreError, match="not written by fashionclip"):
+        open_store(f"milvus-lite:{tmp_path}/other.db").info()
+
+
+@pytest.mark.parametrize("index_type", ["HNSW", "IVF_FLAT"])
+def test_ann_indices_keep_recall_against_exact_search(tmp_path, index_type: str) -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((20, 16))
+    data = records(4000)
+    vectors = centres[rng.integers(0, 20, 4000)] + 0.3 * rng.standard_normal((4000, 16))
+    data.vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    exact = ExactStore()
+    store = open_store(f"milvus-lite:{tmp_path}/ann.db?index={index_type}&nlist=64&nprobe=16")
+    for s in (exact, store):
+        s.claim(INFO)
+        s.add(data, new=True)
+    probes = data.vectors[rng.integers(0, 4000, 40)] + 0.1 * rng.standard_normal((40, 16)).astype(np.float32)
+    probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+    for where in (None, {"gender": "Men", "price": {"<": 50}}):
+        recall = np.mean(
+            [
+                len({h.id for h in exact.search(q, 10, where=where)} & {h.id for h in store.search(q, 10, where=where)})
+                / 10
+                for q in probes
+            ]
+        )
+        assert recall >= 0.95, (index_type, where, recall)
+    assert store._current_index_type() == index_type
+    store.build_vector_index("FLAT")
+    assert [h.id for h in store.search(probes[0], 10)] == [h.id for h in exact.search(probes[0], 10)]
+
+
+def test_filter_expressions_quote_values() -> None:
+    conditions = parse_filter(
+        {"gender": 'Wo"men\\', "price": {"<": 10}, "tag": ["a", "b"], "colour": {"!=": "red"}},
+        {"gender": "text", "price": "numeric", "tag": "text", "colour": "text"},
+    )
+    assert to_milvus(conditions) == (
+        'gender == "Wo\\"men\\\\" and price < 10.0 and tag in ["a", "b"] and colour != "red"'
+    )
+    assert to_milvus([]) == ""
