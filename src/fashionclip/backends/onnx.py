@@ -45,7 +45,8 @@ class OnnxBackend:
     ) -> None:
         ort = require("onnxruntime", "onnx", feature="the ONNX backend needs onnxruntime, which")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        # FASHIONCLIP_THREADS: set where several models share a machine (Ray actors), else every core
+        options.intra_op_num_threads = threads or int(os.environ.get("FASHIONCLIP_THREADS", 0)) or os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = ["CPUExecutionProvider"]
         self.vision = ort.InferenceSession(str(folder / "vision.onnx"), options, providers=providers)

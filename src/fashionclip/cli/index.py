@@ -1,9 +1,11 @@
-"""``fashionclip index``: a catalogue file or folder -> a persistent LanceDB index, incrementally."""
+"""``fashionclip index``: a catalogue file or folder -> a persistent index (LanceDB or Milvus), incrementally,
+embedded here or on a Ray cluster."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from fashionclip.catalog import ColumnMap
 from fashionclip.cli._options import add_precision_options, precision_options
@@ -38,6 +40,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_precision_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ray = parser.add_argument_group("distributed embedding (Ray Data)")
+    ray.add_argument("--engine", choices=("local", "ray"), default="local", help="where to embed (default local)")
+    ray.add_argument(
+        "--address", help="Ray cluster: 'auto' (this machine's cluster) or ray://HOST:10001 (default: local)"
+    )
+    ray.add_argument("--workers", type=int, default=1, help="embedding actors, one model each (default 1)")
+    ray.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (default 0: CPU)")
+    ray.add_argument("--cpus-per-worker", type=float, default=None, help="CPUs per actor (default 1, fewer if scarce)")
+    ray.add_argument("--shard-size", type=int, default=10_000, help="items per Parquet shard (default 10000)")
+    ray.add_argument("--work-dir", help="folder for the shards; on a cluster, storage every node reaches")
+    ray.add_argument("--keep-shards", action="store_true", help="keep the Parquet shards after loading them")
     parser.set_defaults(run=run)
 
 
@@ -55,6 +68,22 @@ def run(args: argparse.Namespace) -> int:
     )
     options = {"device": args.device} if args.device else {}
     options.update(precision_options(args))
+    ray_options = None
+    if args.engine == "ray":
+        from fashionclip.distributed import RayOptions
+
+        ray_options = RayOptions(
+            address=args.address,
+            workers=args.workers,
+            gpus_per_worker=args.gpus_per_worker,
+            cpus_per_worker=args.cpus_per_worker,
+            batch_size=min(args.batch_size, 256),
+            shard_size=args.shard_size,
+            work_dir=Path(args.work_dir) if args.work_dir else None,
+            keep_shards=args.keep_shards,
+        )
+    elif args.address or args.work_dir or args.keep_shards:
+        raise ValueError("--address, --work-dir and --keep-shards go with --engine ray")
     catalog = Catalog.open(args.db, model=args.model, **options)
     report = catalog.index(
         args.catalog,
@@ -63,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         delete_missing=not args.keep_missing,
         show_progress=False if args.no_progress else None,
+        engine=args.engine,
+        ray=ray_options,
     )
     for problem in report.problems[:SHOWN_PROBLEMS]:
         print(f"skipped: {problem}", file=sys.stderr)

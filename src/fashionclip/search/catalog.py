@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
 from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim, check_paging
 from fashionclip.store.filters import FilterSpec
 from fashionclip.store.uri import MEMORY, open_store
+
+if TYPE_CHECKING:
+    from fashionclip.distributed import RayOptions
 
 
 class Catalog:
@@ -69,13 +72,37 @@ class Catalog:
         batch_size: int = 256,
         delete_missing: bool = True,
         show_progress: bool | None = None,
+        engine: str = "local",
+        ray: RayOptions | None = None,
     ) -> IndexReport:
-        """Index a catalogue file or folder (see :func:`fashionclip.catalog.read_catalog`), incrementally."""
+        """Index a catalogue file or folder (see :func:`fashionclip.catalog.read_catalog`), incrementally.
+
+        ``engine="ray"`` embeds with Ray Data (``ray``: :class:`fashionclip.distributed.RayOptions`,
+        the cluster address, workers and GPUs); the result is the same index.
+        """
+        if engine not in ("local", "ray"):
+            raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
         if isinstance(source, CatalogData):
             data = source
         else:
             numeric = [name for name, kind in self.store.columns().items() if kind == "numeric"]
             data = read_catalog(source, columns, root=root, known_numeric=numeric)
+        if engine == "ray":
+            from fashionclip.distributed import RayOptions, index_catalog_ray, model_ref
+
+            encoder = self.encoder
+            return index_catalog_ray(
+                self.store,
+                model_ref(encoder),
+                encoder.name,
+                encoder.embedding_dim,
+                encoder.preprocess,
+                data,
+                ray or RayOptions(batch_size=min(batch_size, 256)),
+                delete_missing=delete_missing,
+                limits=encoder.image_preprocessor.limits,
+                store_key=repr(self.store),
+            )
         return index_catalog(
             self.store,
             self.encoder,

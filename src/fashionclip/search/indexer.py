@@ -92,7 +92,7 @@ def index_catalog(
     ):
         for begin in range(0, len(catalog.items), batch_size):
             batch = catalog.items[begin : begin + batch_size]
-            _index_batch(store, encoder, _typed(batch, numeric, report), stored, report, pool)
+            _index_batch(store, encoder, typed_items(batch, numeric, report), stored, report, pool)
             progress.update(len(batch))
     if delete_missing:
         keep = {item.id for item in catalog.items} | {p.id for p in catalog.problems if p.id}
@@ -105,7 +105,7 @@ def index_catalog(
     return report
 
 
-def _typed(batch: Sequence[CatalogItem], numeric: Sequence[str], report: IndexReport) -> list[CatalogItem]:
+def typed_items(batch: Sequence[CatalogItem], numeric: Sequence[str], report: IndexReport) -> list[CatalogItem]:
     """The items with their values converted to the index's numeric columns; those that do not
     convert become problems (and keep whatever entry they had)."""
     good = []

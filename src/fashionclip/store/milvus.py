@@ -67,6 +67,8 @@ class MilvusStore:
         params: dict[str, Any] | None = None,
         token: str | None = None,
     ) -> None:
+        # gRPC's C core logs at INFO on every fork (Ray forks its workers): its errors are enough
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
         pymilvus = require("pymilvus", "milvus", feature="the Milvus store")
         # pymilvus logs every failed call with its traceback before raising it, the raised error is
         # enough; Milvus Lite's in-process gRPC server logs calls it does not implement, which
