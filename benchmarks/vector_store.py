@@ -11,7 +11,8 @@ data points plus a little noise, as real queries land near products.
 
 Systems, in the same run: exact numpy search (the reference), FAISS HNSW, and
 the project's LanceStore: "memory" (its default, the in-memory FAISS IVF-Flat index
-of the table) and LanceDB's own indices, each with the query settings listed.
+of the table) and LanceDB's own indices, and Milvus Lite through the project's MilvusStore
+(``--systems milvus``), each with the query settings listed.
 
     python benchmarks/vector_store.py --n 1000000 --data ../shared/data
 """
@@ -242,7 +243,70 @@ def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index
     return rows
 
 
+def bench_milvus(
+    path: Path, vectors, meta, queries, truth, truth_filtered, index_type: str, params: dict, settings: list[dict]
+):
+    """Milvus Lite (``milvus-lite:PATH``) through the project's MilvusStore: insert, build the
+    index, then query with each search setting."""
+    from fashionclip.store.milvus import MilvusStore
+
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    before = rss_gb()
+    store = MilvusStore(str(path / "bench.db"), index_type=index_type, params=params)
+    store.claim(IndexInfo("benchmark", vectors.shape[1]))
+    t = time.perf_counter()
+    for start in range(0, len(vectors), 50_000):
+        stop = min(len(vectors), start + 50_000)
+        ids = [str(i) for i in range(start, stop)]
+        records = Records(
+            ids,
+            vectors[start:stop],
+            [None] * len(ids),
+            [""] * len(ids),
+            [""] * len(ids),
+            {k: v[start:stop] for k, v in meta.items()},
+            ["image"] * len(ids),
+        )
+        store.add(records, new=True)
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    store.build_vector_index()  # drop, build on every row, load: what a bulk load ends with
+    store.search(queries[0], K)
+    build = time.perf_counter() - t
+    ram = rss_gb() - before
+    disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9
+    rows = []
+    for setting in settings:
+        store.search_params = dict(setting)
+        row = {
+            "system": f"milvus-lite {index_type} "
+            + " ".join(f"{k}={v}" for k, v in {**store.index_params, **setting}.items()),
+            "load_s": load,
+            "build_s": build,
+            "ram_gb": ram,
+            "disk_gb": disk,
+        }
+        for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
+            store.search(queries[0], K, where=where)
+            times, found = [], []
+            for q in queries:
+                t = time.perf_counter()
+                hits = store.search(q, K, where=where)
+                times.append(time.perf_counter() - t)
+                found.append([int(h.id) for h in hits])
+            s = stats(times)
+            row[f"{label}recall@10"] = recall(found, reference)
+            row[f"{label}p50_ms"] = s["p50_ms"]
+            row[f"{label}p95_ms"] = s["p95_ms"]
+        rows.append(row)
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    store.close()
+    return rows
+
+
 COLUMNS = (
+    ("load_s", "load s"),
     ("build_s", "build s"),
     ("open_s", "open s"),
     ("recall@10", "recall@10"),
@@ -282,6 +346,8 @@ def main() -> int:
     parser.add_argument(
         "--lance-index", default="memory,IVF_HNSW_SQ,IVF_PQ", help="memory (the default store) and LanceDB indices"
     )
+    parser.add_argument("--milvus-index", default="HNSW", help="Milvus Lite index types (with --systems milvus)")
+    parser.add_argument("--milvus-params", default="", help="index parameters, e.g. M=16,efConstruction=64")
     parser.add_argument("--hnsw-ef-construction", type=int, default=40, help="FAISS HNSW32 build effort")
     parser.add_argument("--workdir", default=None, help="where the LanceDB tables go (default: a temp folder)")
     parser.add_argument("--output", default=None, help="write the results as JSON here")
@@ -331,6 +397,23 @@ def main() -> int:
                     truth,
                     truth_filtered,
                     index_type,
+                    settings,
+                )
+        if "milvus" in systems:
+            for index_type in args.milvus_index.split(","):
+                settings = {
+                    "HNSW": [{"ef": e} for e in (32, 64, 128, 256)],
+                    "IVF_FLAT": [{"nprobe": p} for p in (8, 16, 32, 64)],
+                }.get(index_type, [{}])
+                rows += bench_milvus(
+                    workdir / f"{kind}-milvus-{index_type}",
+                    vectors,
+                    meta,
+                    queries,
+                    truth,
+                    truth_filtered,
+                    index_type,
+                    {k: int(v) for k, v in (p.split("=") for p in args.milvus_params.split(",") if p)},
                     settings,
                 )
         results["runs"][kind] = rows

@@ -49,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ray.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (default 0: CPU)")
     ray.add_argument("--cpus-per-worker", type=float, default=None, help="CPUs per actor (default 1, fewer if scarce)")
     ray.add_argument("--shard-size", type=int, default=10_000, help="items per Parquet shard (default 10000)")
-    ray.add_argument("--work-dir", help="folder for the shards; on a cluster, storage every node reaches")
+    ray.add_argument("--work-dir", help="folder for the shards, on the driver (default: under the cache)")
     ray.add_argument("--keep-shards", action="store_true", help="keep the Parquet shards after loading them")
     parser.set_defaults(run=run)
 

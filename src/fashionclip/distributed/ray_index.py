@@ -59,8 +59,9 @@ class RayOptions:
       ``cpus_per_worker``: CPUs each actor reserves and uses for inference (``None``: 1, or less on
       a machine too small to leave CPUs for the preprocessing tasks).
     - ``batch_size``: items per forward pass; ``shard_size``: items per Parquet shard.
-    - ``work_dir``: where shards go (on a cluster, storage every node and the driver can reach);
-      default: a folder under the fashionclip cache keyed by the catalogue, model and store.
+    - ``work_dir``: where the driver writes the shards (the vectors stream back to it, so only
+      the driver needs this folder); default: a folder under the fashionclip cache keyed by the
+      catalogue, model and store.
     """
 
     address: str | None = None
@@ -189,42 +190,48 @@ def prepare(
 ) -> dict[str, np.ndarray]:
     """CPU task: read, hash, compare, decode and preprocess a batch of items."""
     preprocessor = ImagePreprocessor(preprocess, limits)
-    size = preprocess.image_size
     n = len(batch["id"])
-    status, reason, hashes = [], [], []
-    pixels = np.zeros((n, 3, size, size), dtype=np.float32)
-    for i in range(n):
-        image, text = batch["image"][i] or None, str(batch["text"][i])
-        try:
-            data = read_image_bytes(image, limits) if image else None
-        except ImageLoadError as exc:
-            status.append(FAILED), reason.append(f"image {exc.reason}"), hashes.append("")
-            continue
-        new = f"{embedding_hash(data, text, encoder_name)}:{batch['row_hash'][i]}"
-        old = str(batch["stored_hash"][i]) or None
-        hashes.append(new)
-        if old == new:
-            status.append(UNCHANGED), reason.append("")
-        elif old is not None and old.split(":")[0] == new.split(":")[0]:
-            status.append(REWRITE), reason.append("")
-        elif data is None:
-            status.append(EMBEDDED), reason.append("")  # a text-only item: the actor embeds its text
-        else:
-            try:
-                pixels[i] = preprocessor(data)
-                status.append(EMBEDDED), reason.append("")
-            except ImageLoadError as exc:
-                status.append(FAILED), reason.append(f"image {image}: {exc.reason}")
+    pixels = np.zeros((n, 3, preprocess.image_size, preprocess.image_size), dtype=np.float32)
+    outcomes = [_prepare_one(batch, i, pixels, preprocessor, encoder_name, limits) for i in range(n)]
     return {
         "id": batch["id"],
         "shard": batch["shard"],
         "text": batch["text"],
         "has_image": np.asarray([bool(x) for x in batch["image"]]),
-        "status": np.asarray(status, dtype=object),
-        "reason": np.asarray(reason, dtype=object),
-        "content_hash": np.asarray(hashes, dtype=object),
+        "status": np.asarray([o[0] for o in outcomes], dtype=object),
+        "reason": np.asarray([o[1] for o in outcomes], dtype=object),
+        "content_hash": np.asarray([o[2] for o in outcomes], dtype=object),
         "pixels": pixels,
     }
+
+
+def _prepare_one(
+    batch: dict[str, np.ndarray],
+    i: int,
+    pixels: np.ndarray,
+    preprocessor: ImagePreprocessor,
+    encoder_name: str,
+    limits: ImageLimits,
+) -> tuple[str, str, str]:
+    """(status, problem, content hash) of item ``i``; its pixels go into ``pixels[i]``. The same
+    decisions, hashes and problem texts as the local indexer's."""
+    image, text = batch["image"][i] or None, str(batch["text"][i])
+    try:
+        data = read_image_bytes(image, limits) if image else None
+    except ImageLoadError as exc:
+        return FAILED, f"image {exc.reason}", ""
+    new = f"{embedding_hash(data, text, encoder_name)}:{batch['row_hash'][i]}"
+    old = str(batch["stored_hash"][i]) or None
+    if old == new:
+        return UNCHANGED, "", new
+    if old is not None and old.split(":")[0] == new.split(":")[0]:
+        return REWRITE, "", new
+    if data is not None:  # a text-only item needs no pixels: the actor embeds its text
+        try:
+            pixels[i] = preprocessor(data)
+        except ImageLoadError as exc:
+            return FAILED, f"image {image}: {exc.reason}", new
+    return EMBEDDED, "", new
 
 
 class Embedder:

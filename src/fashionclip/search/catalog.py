@@ -101,7 +101,7 @@ class Catalog:
                 ray or RayOptions(batch_size=min(batch_size, 256)),
                 delete_missing=delete_missing,
                 limits=encoder.image_preprocessor.limits,
-                store_key=repr(self.store),
+                store_key=_location(self.store),
             )
         return index_catalog(
             self.store,
@@ -247,6 +247,14 @@ class Catalog:
         if norm == 0:
             raise QueryError("the query parts cancel out (weights of 0?); give a non-zero weight")
         return (vector / norm).astype(np.float32)
+
+
+def _location(store: VectorStore) -> str:
+    """Where a store keeps its data (a stable key across runs, unlike its item count)."""
+    path = getattr(store, "path", None)
+    if path is not None:
+        return str(Path(path).resolve())
+    return f"{getattr(store, 'uri', type(store).__name__)}/{getattr(store, 'collection', '')}"
 
 
 def _number_within(value: object, low: float, high: float, *, low_open: bool) -> bool:
