@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import socket
 import statistics
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from fashionclip.machine import cpu_name
 
 QUERIES = [
     "black leather handbag",
@@ -183,16 +184,6 @@ def main() -> int:
     if args.markdown:
         Path(args.markdown).write_text(text)
     return 0
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def markdown(results: dict) -> str:

@@ -182,6 +182,24 @@ def serving_cost(path: Path, memory: bool, query: np.ndarray, where: dict) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def measure_queries(store, queries, truth, truth_filtered) -> dict[str, float]:
+    """Recall@10 and latency of a store's searches, plain and with the 10% filter."""
+    row = {}
+    for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
+        store.search(queries[0], K, where=where)  # warm the caches
+        times, found = [], []
+        for q in queries:
+            t = time.perf_counter()
+            hits = store.search(q, K, where=where)
+            times.append(time.perf_counter() - t)
+            found.append([int(h.id) for h in hits])
+        s = stats(times)
+        row[f"{label}recall@10"] = recall(found, reference)
+        row[f"{label}p50_ms"] = s["p50_ms"]
+        row[f"{label}p95_ms"] = s["p95_ms"]
+    return row
+
+
 def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index_type: str, settings: list[dict]):
     """The project's store: ``index_type`` "memory" (the in-memory FAISS IVF-Flat index that
     LanceStore uses by default) or one of LanceDB's own vector indices."""
@@ -227,18 +245,7 @@ def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index
             **opened,
             "disk_gb": disk,
         }
-        for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
-            store.search(queries[0], K, where=where)  # warm the caches
-            times, found = [], []
-            for q in queries:
-                t = time.perf_counter()
-                hits = store.search(q, K, where=where)
-                times.append(time.perf_counter() - t)
-                found.append([int(h.id) for h in hits])
-            s = stats(times)
-            row[f"{label}recall@10"] = recall(found, reference)
-            row[f"{label}p50_ms"] = s["p50_ms"]
-            row[f"{label}p95_ms"] = s["p95_ms"]
+        row.update(measure_queries(store, queries, truth, truth_filtered))
         rows.append(row)
     return rows
 
@@ -287,18 +294,7 @@ def bench_milvus(
             "ram_gb": ram,
             "disk_gb": disk,
         }
-        for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
-            store.search(queries[0], K, where=where)
-            times, found = [], []
-            for q in queries:
-                t = time.perf_counter()
-                hits = store.search(q, K, where=where)
-                times.append(time.perf_counter() - t)
-                found.append([int(h.id) for h in hits])
-            s = stats(times)
-            row[f"{label}recall@10"] = recall(found, reference)
-            row[f"{label}p50_ms"] = s["p50_ms"]
-            row[f"{label}p95_ms"] = s["p95_ms"]
+        row.update(measure_queries(store, queries, truth, truth_filtered))
         rows.append(row)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     store.close()

@@ -40,7 +40,7 @@ from fashionclip.config import PreprocessConfig
 from fashionclip.errors import ImageLoadError
 from fashionclip.io import cache_dir
 from fashionclip.preprocess.image import ImageLimits, ImagePreprocessor, read_image_bytes
-from fashionclip.search.indexer import IndexReport, embedding_hash, row_hash, typed_items
+from fashionclip.search.indexer import IndexReport, embedding_hash, finish_index, row_hash, typed_items
 from fashionclip.store.base import IndexInfo, Records, VectorStore
 
 log = logging.getLogger(__name__)
@@ -132,17 +132,9 @@ def index_catalog_ray(
                 ray.shutdown()
     for shard in shards:
         _load(store, shard, folder, report, stored)
-    if delete_missing:
-        keep = {item.id for item in catalog.items} | {p.id for p in catalog.problems if p.id}
-        report.deleted = store.delete([item_id for item_id in stored if item_id not in keep])
-    optimize = getattr(store, "optimize", None)
-    if optimize is not None:
-        optimize()
     if not options.keep_shards:
         shutil.rmtree(folder, ignore_errors=True)
-    report.total = store.count()
-    report.seconds = time.perf_counter() - started
-    return report
+    return finish_index(store, catalog, stored, report, delete_missing, started)
 
 
 # ---------------------------------------------------------------------------- planning

@@ -94,6 +94,19 @@ def index_catalog(
             batch = catalog.items[begin : begin + batch_size]
             _index_batch(store, encoder, typed_items(batch, numeric, report), stored, report, pool)
             progress.update(len(batch))
+    return finish_index(store, catalog, stored, report, delete_missing, start)
+
+
+def finish_index(
+    store: VectorStore,
+    catalog: CatalogData,
+    stored: dict[str, str],
+    report: IndexReport,
+    delete_missing: bool,
+    start: float,
+) -> IndexReport:
+    """The end of every indexing run, local or distributed: drop the items gone from the
+    catalogue, bring the store's indices up to date, count."""
     if delete_missing:
         keep = {item.id for item in catalog.items} | {p.id for p in catalog.problems if p.id}
         report.deleted = store.delete([item_id for item_id in stored if item_id not in keep])
