@@ -182,6 +182,21 @@ def serving_cost(path: Path, memory: bool, query: np.ndarray, where: dict) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def fill(store, vectors: np.ndarray, meta: dict[str, list], batch: int) -> float:
+    """Add every vector with its metadata (ids "0", "1", ...) in batches; seconds taken."""
+    t = time.perf_counter()
+    for start in range(0, len(vectors), batch):
+        stop = min(len(vectors), start + batch)
+        ids = [str(i) for i in range(start, stop)]
+        empty = [""] * len(ids)
+        meta_part = {k: v[start:stop] for k, v in meta.items()}
+        store.add(
+            Records(ids, vectors[start:stop], [None] * len(ids), empty, empty, meta_part, ["image"] * len(ids)),
+            new=True,
+        )
+    return time.perf_counter() - t
+
+
 def measure_queries(store, queries, truth, truth_filtered) -> dict[str, float]:
     """Recall@10 and latency of a store's searches, plain and with the 10% filter."""
     row = {}
@@ -207,23 +222,7 @@ def bench_lance(path: Path, vectors, meta, queries, truth, truth_filtered, index
     shutil.rmtree(path, ignore_errors=True)
     store = LanceStore(path, memory_index=memory)
     store.claim(IndexInfo("benchmark", vectors.shape[1]))
-    t = time.perf_counter()
-    for start in range(0, len(vectors), 100_000):
-        stop = min(len(vectors), start + 100_000)
-        ids = [str(i) for i in range(start, stop)]
-        store.add(
-            Records(
-                ids,
-                vectors[start:stop],
-                [None] * len(ids),
-                [""] * len(ids),
-                [""] * len(ids),
-                {k: v[start:stop] for k, v in meta.items()},
-                ["image"] * len(ids),
-            ),
-            new=True,
-        )
-    load = time.perf_counter() - t
+    load = fill(store, vectors, meta, 100_000)
     t = time.perf_counter()
     if memory:
         store.optimize(ann_min_rows=0)  # what `fashionclip index` runs at the end: memory index + scalar indices
@@ -262,21 +261,7 @@ def bench_milvus(
     before = rss_gb()
     store = MilvusStore(str(path / "bench.db"), index_type=index_type, params=params)
     store.claim(IndexInfo("benchmark", vectors.shape[1]))
-    t = time.perf_counter()
-    for start in range(0, len(vectors), 50_000):
-        stop = min(len(vectors), start + 50_000)
-        ids = [str(i) for i in range(start, stop)]
-        records = Records(
-            ids,
-            vectors[start:stop],
-            [None] * len(ids),
-            [""] * len(ids),
-            [""] * len(ids),
-            {k: v[start:stop] for k, v in meta.items()},
-            ["image"] * len(ids),
-        )
-        store.add(records, new=True)
-    load = time.perf_counter() - t
+    load = fill(store, vectors, meta, 50_000)
     t = time.perf_counter()
     store.build_vector_index()  # drop, build on every row, load: what a bulk load ends with
     store.search(queries[0], K)

@@ -164,6 +164,23 @@ def summarise_column(column: str, kind: str, values: Sequence[Value] | np.ndarra
     )
 
 
+def check_records(info: IndexInfo | None, records: Records) -> IndexInfo:
+    """The store's claimed model, after checking that ``records`` fit it."""
+    if info is None:
+        raise RuntimeError("claim() the store for a model before adding")
+    if records.vectors.shape[1] != info.dim:
+        raise StoreError(f"records of dim {records.vectors.shape[1]} for an index of dim {info.dim}")
+    return info
+
+
+def column_kind(values: Sequence[Value]) -> str:
+    """ "numeric" when every value given is a number (bools are not), else "text"."""
+    filled = [v for v in values if v is not None]
+    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+        return "numeric"
+    return "text"
+
+
 def check_claim(current: IndexInfo | None, wanted: IndexInfo, where: str) -> None:
     """Refuse to mix models or dimensions in one index."""
     if current is not None and current != wanted:

@@ -19,11 +19,11 @@ from fashionclip.store.base import (
     Hit,
     IndexInfo,
     Records,
-    Value,
     check_claim,
     check_paging,
     check_query,
     check_text_columns,
+    column_kind,
     summarise_column,
 )
 from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
@@ -65,7 +65,7 @@ class ExactStore:
         if self._info is None:
             raise RuntimeError("claim() the store for a model before adding")
         check_query(records.vectors[0] if len(records) else np.zeros(self._info.dim), self._info.dim, 1, 0)
-        kinds = {name: _kind(values) for name, values in records.metadata.items()}
+        kinds = {name: column_kind(values) for name, values in records.metadata.items()}
         self._kinds.update({k: v for k, v in kinds.items() if k not in self._kinds or v == "numeric"})
         new_vectors = []
         for i, item_id in enumerate(records.ids):
@@ -196,10 +196,3 @@ class ExactStore:
     def _changed(self) -> None:
         self._bm25 = None
         self._columns_cache = None
-
-
-def _kind(values: Sequence[Value]) -> str:
-    filled = [v for v in values if v is not None]
-    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
-        return "numeric"
-    return "text"

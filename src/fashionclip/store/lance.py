@@ -31,6 +31,7 @@ from fashionclip.store.base import (
     check_claim,
     check_paging,
     check_query,
+    check_records,
     check_text_columns,
     summarise_column,
 )
@@ -124,11 +125,7 @@ class LanceStore:
         return kinds
 
     def add(self, records: Records, *, new: bool = False) -> None:
-        info = self.info()
-        if info is None:
-            raise RuntimeError("claim() the store for a model before adding")
-        if records.vectors.shape[1] != info.dim:
-            raise StoreError(f"records of dim {records.vectors.shape[1]} for an index of dim {info.dim}")
+        info = check_records(self.info(), records)
         if not len(records):
             return
         data = self._arrow(records, info)

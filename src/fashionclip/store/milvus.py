@@ -28,7 +28,9 @@ from fashionclip.store.base import (
     check_claim,
     check_paging,
     check_query,
+    check_records,
     check_text_columns,
+    column_kind,
     summarise_column,
 )
 from fashionclip.store.filters import Condition, FilterSpec, parse_filter
@@ -121,16 +123,12 @@ class MilvusStore:
         return dict(meta["columns"]) if meta else {}
 
     def add(self, records: Records, *, new: bool = False) -> None:
-        info = self.info()
-        if info is None:
-            raise RuntimeError("claim() the store for a model before adding")
-        if records.vectors.shape[1] != info.dim:
-            raise StoreError(f"records of dim {records.vectors.shape[1]} for an index of dim {info.dim}")
+        info = check_records(self.info(), records)
         if not len(records):
             return
         kinds = self.columns()
         if not self._exists():
-            kinds = {name: _kind(values) for name, values in records.metadata.items()}
+            kinds = {name: column_kind(values) for name, values in records.metadata.items()}
             self._create(info, kinds)
         extra = [name for name in records.metadata if name not in kinds]
         if extra:
@@ -402,13 +400,6 @@ def _literal(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _kind(values: Sequence[Value]) -> str:
-    filled = [v for v in values if v is not None]
-    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
-        return "numeric"
-    return "text"
 
 
 def _value(value: Any, kind: str) -> Value:
