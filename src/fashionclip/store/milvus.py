@@ -3,8 +3,10 @@ the embedded Milvus of the ``milvus-lite`` package (``milvus-lite:PATH``), behin
 
 One collection per index: ``id`` (primary key), ``vector``, ``image``, ``text`` (with an analyzer
 and a BM25 function feeding a sparse field, for keyword search), ``content_hash`` and
-``vector_source``; metadata columns are dynamic fields, so filters on them run inside Milvus's
-query. The model, the dimension and the metadata columns' kinds are collection properties.
+``vector_source``. Each catalogue column is a typed field (VARCHAR, or nullable DOUBLE for
+numbers) with an INVERTED scalar index, so filters run inside Milvus's query without parsing JSON
+per row; columns added later (tags written back) are dynamic fields. The model, the dimension and
+the metadata columns' kinds are collection properties.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ INDEX_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "AUTOINDEX": ({}, {}),
 }
 _SEARCH_KEYS = {"ef", "nprobe", "search_list", "level"}
+_NO_KEEPALIVE = 2**31 - 1  # gRPC's "never" for keepalive_time_ms
 
 
 class MilvusStore:
@@ -85,8 +88,13 @@ class MilvusStore:
         if self.lite:
             require("milvus_lite", "milvus", feature="Milvus Lite (milvus-lite:PATH)")
             os.makedirs(os.path.dirname(os.path.abspath(uri)) or ".", exist_ok=True)
+        # Milvus Lite's server runs in this process and refuses pymilvus's 10-second keepalive
+        # pings: it answers them with GOAWAY, the client logs an error and retries calls in
+        # flight (a retried create_index then fails as "index already exists"). A channel to
+        # ourselves needs no keepalive.
+        options = {"grpc_options": {"grpc.keepalive_time_ms": _NO_KEEPALIVE}} if self.lite else {}
         try:
-            self._client = pymilvus.MilvusClient(uri=uri, token=token or "")
+            self._client = pymilvus.MilvusClient(uri=uri, token=token or "", **options)
         except Exception as exc:  # pymilvus raises its own types for connection failures
             raise StoreError(f"cannot connect to Milvus at {uri!r}: {' '.join(str(exc).split())}") from None
         self._pymilvus = pymilvus
@@ -255,7 +263,7 @@ class MilvusStore:
         self._client.release_collection(self.collection)
         self._client.drop_index(self.collection, "vector")
         try:
-            self._client.create_index(self.collection, self._index_params(vector_only=True))
+            self._client.create_index(self.collection, self._index_params())
         except self._pymilvus.MilvusException:
             # a long build can outlive the gRPC call, which pymilvus then retries: the first call's
             # index is the one wanted, so only an index of another type is an error
@@ -297,6 +305,7 @@ class MilvusStore:
 
     def _create(self, info: IndexInfo, kinds: dict[str, str]) -> None:
         DataType = self._pymilvus.DataType  # noqa: N806
+        # columns added later (zero-shot tags written back) become dynamic fields
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=True)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=info.dim)
@@ -313,6 +322,11 @@ class MilvusStore:
         schema.add_field("content_hash", DataType.VARCHAR, max_length=256)
         schema.add_field("vector_source", DataType.VARCHAR, max_length=16)
         schema.add_field(_BM25, DataType.SPARSE_FLOAT_VECTOR)
+        for name, kind in kinds.items():
+            if kind == "numeric":
+                schema.add_field(name, DataType.DOUBLE, nullable=True)
+            else:
+                schema.add_field(name, DataType.VARCHAR, max_length=_MAX_TEXT)
         function = self._pymilvus.Function(
             name="text_bm25",
             function_type=self._pymilvus.FunctionType.BM25,
@@ -321,15 +335,18 @@ class MilvusStore:
         )
         schema.add_function(function)
         self._client.create_collection(
-            self.collection, schema=schema, index_params=self._index_params(), consistency_level="Strong"
+            self.collection, schema=schema, index_params=self._index_params(kinds), consistency_level="Strong"
         )
         self._save_properties({"model": info.model, "dim": info.dim, "columns": kinds})
 
-    def _index_params(self, vector_only: bool = False) -> Any:
+    def _index_params(self, columns: dict[str, str] | None = None) -> Any:
+        """The vector index; with ``columns``, also the BM25 index and a scalar index per column."""
         params = self._client.prepare_index_params()
         params.add_index("vector", index_type=self.index_type, metric_type="IP", params=self.index_params)
-        if not vector_only:
+        if columns is not None:
             params.add_index(_BM25, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+            for name in columns:
+                params.add_index(name, index_type="INVERTED")
         return params
 
     def _row(self, records: Records, i: int, kinds: dict[str, str]) -> dict[str, Any]:
@@ -348,7 +365,8 @@ class MilvusStore:
             value = values[i]
             if kinds[name] == "numeric":
                 if value is None:
-                    continue  # missing: no key, so no comparison matches it (SQL's NULL)
+                    row[name] = None  # NULL: no comparison matches it, as in SQL
+                    continue
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise StoreError(f"item {records.ids[i]!r}: column {name!r} holds numbers; got {value!r}")
                 row[name] = float(value)
