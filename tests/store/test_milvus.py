@@ -51,14 +51,17 @@ def test_catalogue_columns_are_typed_fields_with_scalar_indices(tmp_path) -> Non
     store.claim(INFO)
     store.add(records(20))
     client = store._client
-    fields = {f["name"]: f for f in client.describe_collection(store.collection)["fields"]}
-    assert fields["gender"]["type"] == DataType.VARCHAR
-    assert fields["price"]["type"] == DataType.DOUBLE and fields["price"]["nullable"]
+
+    def fields() -> dict:
+        return {f["name"]: f for f in client.describe_collection(store.collection)["fields"]}
+
+    assert fields()["gender"]["type"] == DataType.VARCHAR
+    assert fields()["price"]["type"] == DataType.DOUBLE and fields()["price"]["nullable"]
     for column in ("gender", "price"):
         assert client.describe_index(store.collection, column)["index_type"] == "INVERTED"
     # a column written later (zero-shot tags) has no field of its own and still filters
     assert store.set_text_metadata(["p1", "p2"], {"style": ["casual", "formal"]}) == 2
-    assert "style" not in fields and store.count({"style": "formal"}) == 1
+    assert "style" not in fields() and store.count({"style": "formal"}) == 1
 
 
 def test_reopening_keeps_model_columns_and_rows(tmp_path) -> None:
