@@ -64,6 +64,31 @@ def test_catalogue_columns_are_typed_fields_with_scalar_indices(tmp_path) -> Non
     assert "style" not in fields() and store.count({"style": "formal"}) == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("text", "item 'p101': text longer than 65535 bytes"),
+        ("image", "item 'p101': image longer than 4096 bytes"),
+        ("gender", "item 'p101': column 'gender' longer than 65535 bytes"),
+    ],
+)
+def test_values_over_milvus_limits_name_the_item_and_keep_the_index(tmp_path, field: str, message: str) -> None:
+    store = MilvusStore(str(tmp_path / "shop.db"))
+    store.claim(INFO)
+    store.add(records(10))
+    bad = records(3, start=100)
+    long = "é" * 40_000  # 80,000 bytes in UTF-8
+    if field == "text":
+        bad.texts[1] = long
+    elif field == "image":
+        bad.images[1] = "images/" + "x" * 4100 + ".jpg"
+    else:
+        bad.metadata["gender"][1] = long
+    with pytest.raises(StoreError, match=message):
+        store.add(bad)
+    assert store.count() == 10 and store.get(["p100"]) == []  # nothing of the batch, nothing lost
+
+
 def test_reopening_keeps_model_columns_and_rows(tmp_path) -> None:
     path = f"milvus-lite:{tmp_path}/shop.db"
     store = open_store(path)

@@ -41,6 +41,7 @@ _BM25 = "_text_bm25"  # the sparse field the BM25 function writes
 _BASE = ("id", "vector", "image", "text", "content_hash", "vector_source")
 _PROPERTY = "fashionclip"  # JSON: model, dim, columns
 _MAX_TEXT = 65_535
+_MAX_IMAGE = 4096
 _PAGE = 1000
 # parameters of the vector index, and of its searches, by index type
 INDEX_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -309,7 +310,7 @@ class MilvusStore:
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=True)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=info.dim)
-        schema.add_field("image", DataType.VARCHAR, max_length=4096)
+        schema.add_field("image", DataType.VARCHAR, max_length=_MAX_IMAGE)
         analyzer = {
             "tokenizer": "standard",
             "filter": [
@@ -350,14 +351,17 @@ class MilvusStore:
         return params
 
     def _row(self, records: Records, i: int, kinds: dict[str, str]) -> dict[str, Any]:
-        text = records.texts[i] or ""
-        if len(text.encode()) > _MAX_TEXT:
-            raise StoreError(f"item {records.ids[i]!r}: text longer than {_MAX_TEXT} bytes")
+        def fitting(name: str, value: str, limit: int = _MAX_TEXT) -> str:
+            # Milvus VARCHAR fields have a byte limit; say which item and column is over it
+            if len(value.encode()) > limit:
+                raise StoreError(f"item {records.ids[i]!r}: {name} longer than {limit} bytes")
+            return value
+
         row: dict[str, Any] = {
             "id": records.ids[i],
             "vector": records.vectors[i].astype(np.float32).tolist(),
-            "image": records.images[i] or "",
-            "text": text,
+            "image": fitting("image", records.images[i] or "", _MAX_IMAGE),
+            "text": fitting("text", records.texts[i] or ""),
             "content_hash": records.hashes[i],
             "vector_source": records.vector_sources[i],  # type: ignore[index]
         }
@@ -371,7 +375,7 @@ class MilvusStore:
                     raise StoreError(f"item {records.ids[i]!r}: column {name!r} holds numbers; got {value!r}")
                 row[name] = float(value)
             else:
-                row[name] = "" if value is None else str(value)
+                row[name] = fitting(f"column {name!r}", "" if value is None else str(value))
         return row
 
     def _fields(self, with_vectors: bool) -> list[str]:
