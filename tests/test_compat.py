@@ -20,7 +20,8 @@ def test_dataset_keeps_the_original_fields(dataset, sample_images):
 
 
 def test_fashionclip_vectors_zero_shot_and_retrieval(tiny_checkpoint, tiny_encoder, dataset, sample_images):
-    fclip = FashionCLIP(str(tiny_checkpoint), dataset)  # a local checkpoint directory loads
+    # a local checkpoint directory loads; compared with tiny_encoder, so the same backend and precision
+    fclip = FashionCLIP(str(tiny_checkpoint), dataset, backend="torch", precision="fp32")
     assert fclip.image_vectors.shape == (len(sample_images), tiny_encoder.embedding_dim)
     assert np.allclose(np.linalg.norm(fclip.image_vectors, axis=1), 1, atol=1e-5)
     raw = fclip.encode_images([str(p) for p in sample_images[:2]], batch_size=2)

@@ -76,7 +76,8 @@ class FCLIPDataset:
 
 class FashionCLIP:
     """``FashionCLIP(model_name, dataset=None, normalize=True, approx=True)``: a model, and with a
-    dataset its image and caption vectors (``image_vectors``, ``textual_vectors``)."""
+    dataset its image and caption vectors (``image_vectors``, ``textual_vectors``). ``backend`` and
+    ``precision`` (keyword-only, not in the original) are :func:`~fashionclip.load_model`'s."""
 
     def __init__(
         self,
@@ -85,11 +86,14 @@ class FashionCLIP:
         normalize: bool = True,
         approx: bool = True,
         auth_token: str | None = None,
+        *,
+        backend: str | None = None,
+        precision: str | None = None,
     ) -> None:
         if auth_token:  # the Hugging Face hub reads HF_TOKEN; the argument keeps old calls working
             os.environ.setdefault("HF_TOKEN", auth_token)
         self.model_name = model_name
-        self.encoder = load_model(model_name)
+        self.encoder = load_model(model_name, backend=backend, precision=precision)
         self.dataset = dataset
         self.approx = approx
         if dataset is not None:

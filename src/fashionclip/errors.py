@@ -69,6 +69,10 @@ class QueryError(FashionClipError, ValueError):
     """A search request is malformed (no query at all, a weight out of range, an unknown product id)."""
 
 
+class TemplateError(FashionClipError, ValueError):
+    """A text template that cannot be filled safely (a stray brace, a field other than a plain name)."""
+
+
 class ClassificationError(FashionClipError, ValueError):
     """Labels, templates, thresholds or options of a zero-shot classifier that cannot be used."""
 

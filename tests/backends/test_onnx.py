@@ -7,7 +7,6 @@ import pytest
 
 import fashionclip.loading as loading
 from fashionclip import load_model
-from fashionclip.machine import default_precision
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -76,19 +75,6 @@ def test_automatic_bf16_on_cpus_that_multiply_bf16(tiny_checkpoint, tiny_encoder
     encoder = load_model(str(tiny_checkpoint))
     assert type(encoder.backend).__name__ == "TorchHFBackend" and encoder.backend.precision == "bf16"
     assert cosine(encoder.encode_images(sample_images), tiny_encoder.encode_images(sample_images)).min() > 0.99
-
-
-@pytest.mark.parametrize(
-    ("flags", "device", "expected"),
-    [
-        ({"avx2", "amx_bf16", "amx_tile"}, "cpu", ("torch", "bf16")),
-        ({"avx2", "avx512f", "avx512_bf16"}, "cpu", ("torch", "bf16")),
-        ({"avx2", "fma"}, "cpu", ("onnx", "int8")),
-        (set(), "cuda", ("torch", "fp16")),
-    ],
-)
-def test_default_precision_follows_the_cpu(flags, device, expected):
-    assert default_precision(device, flags) == expected
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def _write(path: Path, preprocess_cfg: dict) -> Path:
 )
 def test_adapter_matches_open_clip(tmp_path: Path, sample_images, photo_rgb, preprocess_cfg):
     path = _write(tmp_path / "tiny-open-clip", preprocess_cfg)
-    encoder = fashionclip.load_model(str(path))
+    # compared with open_clip's own fp32 forward pass: pinned, whatever this CPU's automatic choice
+    encoder = fashionclip.load_model(str(path), backend="torch", precision="fp32")
     model, _, transform = open_clip.create_model_and_transforms(f"local-dir:{path}")
     tokenizer = open_clip.get_tokenizer(f"local-dir:{path}")
     model.eval()

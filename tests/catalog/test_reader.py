@@ -54,6 +54,13 @@ def test_column_map_template_and_declared_numeric(tmp_path):
     assert data.problems[0].id == "8"
 
 
+def test_an_empty_cell_named_by_the_image_template_skips_only_its_row(tmp_path):
+    csv = write(tmp_path / "s.csv", "id,sku,name\n7,A1,Tee\n8,,Cap\n")
+    data = read_catalog(csv, ColumnMap(image_template="images/{sku}.jpg"), root="/data")
+    assert [i.image for i in data.items] == ["/data/images/A1.jpg"]
+    assert [p.reason for p in data.problems] == ["column 'sku', which the image template names, is empty"]
+
+
 def test_bad_rows_are_reported_and_skipped(tmp_path):
     csv = write(tmp_path / "c.csv", "id,image,title,price\n1,a.jpg,A,1\n1,b.jpg,B,2\n,c.jpg,C,3\n4,,,4\n5,e.jpg,E,5\n")
     data = read_catalog(csv)
@@ -100,6 +107,10 @@ def test_image_folder_with_caption_files(tmp_path):
         ("c.csv", "id,title\n1,b\n", ColumnMap(numeric=["price"]), "no metadata column 'price'"),
         ("c.csv", "id,title,vector\n1,b,2\n", ColumnMap(), "'vector' clashes"),
         ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{sku}.jpg"), "names no column 'sku'"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{id.__class__}.jpg"), "is not allowed"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{id!r}.jpg"), "is not allowed"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{id}.jpg}"), "Single '}' encountered"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{}.jpg"), "must name the columns"),
         ("c.jsonl", '{"id": 1}\n[1]\n', ColumnMap(), "c.jsonl:2: expected a JSON object"),
         ("c.jsonl", '{"id": 1\n', ColumnMap(), "c.jsonl:1: not valid JSON"),
     ],

@@ -149,7 +149,8 @@ def test_inconsistent_datasets_are_refused(shop, kwargs, message):
 @pytest.mark.parametrize(
     ("options", "task_options", "message"),
     [
-        (EvalOptions(prompt="a photo"), {}, "options: prompt 'a photo' must contain exactly one {}"),
+        (EvalOptions(prompt="a photo"), {}, "options: prompt: template 'a photo' must contain exactly one {}"),
+        (EvalOptions(prompt="a {} {.__class__}"), {}, "field {.__class__} is not allowed"),
         (EvalOptions(top_classes=0), {}, "options: top_classes must be a positive integer, got 0"),
         (EvalOptions(ks=(0,)), {}, "options: ks must be positive integers"),
         (FAST, {"min_count": -1}, "dataset 'shop': min_count must be a positive integer, got -1"),

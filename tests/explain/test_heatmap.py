@@ -170,6 +170,8 @@ def test_bundled_vocabulary():
         ({"contrast": []}, "at least one competitor"),
         ({"contrast": ["bag", " "]}, r"contrast text #1 \(' '\) must be a non-empty string"),
         ({"template": "a photo of a"}, "must contain exactly one {}"),
+        ({"template": "a {} {0}"}, "is not allowed"),
+        ({"template": "a {} }"}, "Single '}' encountered"),
         ({"scales": (0.5, 0)}, "scales must be fractions in"),
         ({"scales": (1.5,)}, "scales must be fractions in"),
         ({"scales": ()}, "scales must be fractions in"),

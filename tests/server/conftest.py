@@ -30,6 +30,30 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory, mini_encoder) -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def priced_db(tmp_path_factory: pytest.TempPathFactory, mini_encoder) -> Path:
+    """The sample catalogue with a numeric ``price`` column (a few missing), in a LanceDB index:
+    numbers reach the SQL path and the facets' ranges."""
+    import csv
+
+    root, rows = sample_catalog()
+    folder = tmp_path_factory.mktemp("priced")
+    with (folder / "catalog.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, [*rows[0], "price"])
+        writer.writeheader()
+        for i, row in enumerate(rows):
+            price = "" if i % 9 == 0 else f"{(int(row['id']) % 97) * 1.5 + 4.99:.2f}"
+            writer.writerow({**row, "image": str(root / row["image"]), "price": price})
+    db = folder / "priced.lance"
+    Catalog.open(db, model=mini_encoder).index(folder / "catalog.csv")
+    return db
+
+
+@pytest.fixture()
+def priced_catalog(priced_db: Path, mini_encoder) -> Catalog:
+    return Catalog.open(priced_db, model=mini_encoder)
+
+
 @pytest.fixture()
 def catalog(sample_db: Path, mini_encoder) -> Catalog:
     return Catalog.open(sample_db, model=mini_encoder)

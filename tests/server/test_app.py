@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,51 @@ def test_metrics_count_routes_and_batches(client) -> None:
     assert 'route="/products/{product_id}",status="404"' in text
     assert 'fashionclip_batch_size_count{kind="text"}' in text
     assert "fashionclip_products 120.0" in text
+
+
+def test_made_up_methods_share_one_metrics_label(client) -> None:
+    for method in ("BREW", "PROPFIND", "X" * 60, "PATCH", "DELETE"):
+        assert client.request(method, "/search").status_code == 405
+    client.get("/metrics")
+    text = client.get("/metrics").text
+    assert set(re.findall(r'fashionclip_requests_total\{method="([^"]*)"', text)) == {"GET", "OTHER"}
+    assert 'fashionclip_requests_total{method="OTHER",route="/search",status="405"} 5.0' in text
+
+
+def test_the_schema_documents_every_status_and_content_type(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"200", "400", "413"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema["$ref"].endswith("/ErrorResponse"), (method, path, status)
+    assert "422" in paths["/search"]["get"]["responses"] and "404" in paths["/search"]["get"]["responses"]
+    assert {"401", "404", "415", "422"} <= set(paths["/classify"]["post"]["responses"])
+    image = paths["/products/{product_id}/image"]["get"]["responses"]
+    assert set(image["200"]["content"]) == {f"image/{t}" for t in ("jpeg", "png", "webp", "gif", "bmp", "tiff")}
+    assert "307" in image and "404" in image
+    assert set(paths["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+
+
+def test_a_product_image_is_served_as_what_its_bytes_are(tmp_path: Path, mini_encoder) -> None:
+    from fashionclip.search import Catalog
+
+    (tmp_path / "images").mkdir()
+    png = tmp_path / "images" / "a.jpg"  # a PNG under a .jpg name
+    png.write_bytes(png_bytes(40, 50))
+    (tmp_path / "c.csv").write_text("id,image,title\na,images/a.jpg,red shirt\n")
+    catalog = Catalog.open(tmp_path / "c.lance", model=mini_encoder)
+    catalog.index(tmp_path / "c.csv")
+    with make_client(catalog) as client:
+        served = client.get("/products/a/image")
+        assert served.headers["content-type"] == "image/png" and served.content == png.read_bytes()
+        assert served.headers["x-content-type-options"] == "nosniff"
+        png.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")  # replaced after indexing by something no image
+        refused = client.get("/products/a/image")
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
 
 
 def test_api_key(catalog) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from typing import Any
 
 import pytest
@@ -25,6 +26,26 @@ def _png(width: int, height: int) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nnewpath 0 0 moveto 8 8 lineto stroke\nshowpage\n"
+
+
+def _classify(**body: Any) -> dict[str, Any]:
+    return {"method": "POST", "url": "/classify", "json": {"ids": ["1163"], **body}}
+
+
+def _taxonomy(**attribute: Any) -> dict[str, Any]:
+    return {"attributes": {"colour": {"labels": ["red", "blue"], **attribute}}}
+
+
+def _upload(filters: str) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "url": "/search/upload",
+        "files": {"image": ("a.png", _png(8, 8), "image/png")},
+        "data": {"filters": filters},
+    }
 
 
 def _chunks(total: int):  # noqa: ANN202
@@ -318,6 +339,147 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
         400,
         "bad_request",
     ),
+    # a client's template or taxonomy is data: never a path on the server, never a format string
+    (
+        "templates naming a server file",
+        {},
+        _classify(labels=["red", "blue"], templates="/etc/passwd"),
+        400,
+        "bad_request",
+    ),
+    (
+        "templates naming a relative file",
+        {},
+        _classify(labels=["a", "b"], templates="../../etc/passwd"),
+        400,
+        "bad_request",
+    ),
+    (
+        "templates naming a missing file",
+        {},
+        _classify(labels=["a", "b"], templates="/no/such/file"),
+        400,
+        "bad_request",
+    ),
+    (
+        "taxonomy templates naming a server file",
+        {},
+        _classify(taxonomy={"templates": "/etc/passwd", **_taxonomy()}),
+        400,
+        "bad_request",
+    ),
+    (
+        "attribute templates naming a server file",
+        {},
+        _classify(taxonomy=_taxonomy(templates="/etc/passwd")),
+        400,
+        "bad_request",
+    ),
+    ("template with a stray {", {}, _classify(labels=["a", "b"], templates="{} {"), 400, "bad_request"),
+    ("template with a stray }", {}, _classify(labels=["a", "b"], templates="a {} }"), 400, "bad_request"),
+    ("template with a named field", {}, _classify(labels=["a", "b"], templates="{}{x}"), 400, "bad_request"),
+    ("template with a numbered field", {}, _classify(labels=["a", "b"], templates="{}{0}"), 400, "bad_request"),
+    (
+        "template reaching an attribute",
+        {},
+        _classify(labels=["a", "b"], templates="{} {.__class__}"),
+        400,
+        "bad_request",
+    ),
+    (
+        "template list with a bad one",
+        {},
+        _classify(labels=["a", "b"], templates=["a {}", "{!r}"]),
+        400,
+        "bad_request",
+    ),
+    ("templates of the wrong type", {}, _classify(labels=["a", "b"], templates=5), 422, "invalid_request"),
+    ("taxonomy prompts as a string", {}, _classify(taxonomy=_taxonomy(prompts="abc")), 400, "bad_request"),
+    ("taxonomy prompts as a number", {}, _classify(taxonomy=_taxonomy(prompts=5)), 400, "bad_request"),
+    ("taxonomy prompt not a text", {}, _classify(taxonomy=_taxonomy(prompts={"red": 5})), 400, "bad_request"),
+    ("taxonomy prompt for no label", {}, _classify(taxonomy=_taxonomy(prompts={"x": ["a x"]})), 400, "bad_request"),
+    (
+        "taxonomy templates a number",
+        {},
+        _classify(taxonomy={"templates": 5, **_taxonomy()}),
+        400,
+        "bad_request",
+    ),
+    ("taxonomy label a mapping", {}, _classify(taxonomy=_taxonomy(labels=["red", {"a": 1}])), 400, "bad_request"),
+    ("taxonomy thresholds a list", {}, _classify(taxonomy=_taxonomy(thresholds=[1])), 400, "bad_request"),
+    (
+        "taxonomy label over 1000 characters",
+        {},
+        _classify(taxonomy=_taxonomy(labels=["red", "x" * 1001])),
+        400,
+        "bad_request",
+    ),
+    ("classify label over 1000 characters", {}, _classify(labels=["red", "x" * 1001]), 422, "invalid_request"),
+    ("classify multi_label 1", {}, _classify(labels=["a", "b"], multi_label=1), 422, "invalid_request"),
+    # a body model built by hand validates as a JSON body does
+    ("upload filters [1]", {}, _upload("[1]"), 422, "invalid_request"),
+    ("upload filters [null]", {}, _upload("[null]"), 422, "invalid_request"),
+    ("upload filters nested list", {}, _upload('[["gender=Women"]]'), 422, "invalid_request"),
+    ("upload filters list of objects", {}, _upload('[{"gender": "Women"}]'), 422, "invalid_request"),
+    ("upload filters a string", {}, _upload('"gender=Women"'), 422, "invalid_request"),
+    # only JPEG, PNG, WebP, GIF, BMP and TIFF reach Pillow (EPS would run Ghostscript)
+    (
+        "upload of an EPS file",
+        {},
+        {"method": "POST", "url": "/search/upload", "files": {"image": ("a.eps", EPS, "image/jpeg")}},
+        415,
+        "bad_image",
+    ),
+    ("an EPS file as base64", {}, {"method": "POST", "url": "/search", "json": {"image": _b64(EPS)}}, 415, "bad_image"),
+    (
+        "an SVG file as base64",
+        {},
+        {"method": "POST", "url": "/embed", "json": {"images": [_b64(b"<svg xmlns='http://www.w3.org/2000/svg'/>")]}},
+        415,
+        "bad_image",
+    ),
+    (
+        "a truncated PNG",
+        {},
+        {"method": "POST", "url": "/search", "json": {"image": _b64(_png(8, 8)[:20])}},
+        415,
+        "bad_image",
+    ),
+    (
+        "embed a 1 MB text",
+        {},
+        {"method": "POST", "url": "/embed", "json": {"texts": ["a" * 1_000_000]}},
+        422,
+        "invalid_request",
+    ),
+    (
+        "embed normalize 0",
+        {},
+        {"method": "POST", "url": "/embed", "json": {"texts": ["a"], "normalize": 0}},
+        422,
+        "invalid_request",
+    ),
+    (
+        "search offset false",
+        {},
+        {"method": "POST", "url": "/search", "json": {"text": "a", "offset": False}},
+        422,
+        "invalid_request",
+    ),
+    (
+        "search k as a string",
+        {},
+        {"method": "POST", "url": "/search", "json": {"text": "a", "k": "5"}},
+        422,
+        "invalid_request",
+    ),
+    (
+        "search like over 1000 characters",
+        {},
+        {"method": "GET", "url": "/search?like=" + "x" * 1001},
+        422,
+        "invalid_request",
+    ),
     ("unknown route", {}, {"method": "GET", "url": "/admin"}, 404, "not_found"),
     ("wrong method", {}, {"method": "DELETE", "url": "/search"}, 405, "method_not_allowed"),
     ("no API key", {"api_key": "0123456789"}, {"method": "GET", "url": "/search?q=dress"}, 401, "unauthorized"),
@@ -341,9 +503,69 @@ def test_bad_input_gets_a_clear_error(catalog, what, settings, request_, status,
         error = response.json()["error"]
         assert error["code"] == code
         assert len(error["message"]) > 10
+    assert "root:" not in response.text  # no line of /etc/passwd ever comes back
     assert catalog.store.count() == before
 
 
 def test_a_sql_injection_attempt_in_a_filter_matches_nothing(client) -> None:
     response = client.get("/search", params=[("q", "a"), ("filter", "gender=Men' OR 1=1 --")])
     assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("bound", ["inf", "-inf", "1e309", "Infinity", "-Infinity", "nan", "1" + "0" * 400])
+@pytest.mark.parametrize("keyword_weight", ["0", "0.5"])
+def test_a_bound_that_is_not_a_finite_number_is_refused_on_every_path(priced_catalog, bound, keyword_weight) -> None:
+    """The exact mask (vector only) and the SQL path (with keywords) refuse it alike."""
+    before = priced_catalog.store.count()
+    with make_client(priced_catalog) as client:
+        response = client.get(
+            "/search", params=[("q", "jersey"), ("keyword_weight", keyword_weight), ("filter", f"price<{bound}")]
+        )
+    assert response.status_code == 400, response.text
+    assert (
+        "finite number" in response.json()["error"]["message"] or "not a number" in response.json()["error"]["message"]
+    )
+    assert priced_catalog.store.count() == before
+
+
+def test_a_json_bound_of_1e999_is_refused(priced_catalog) -> None:
+    with make_client(priced_catalog) as client:
+        for filters in ('{"price": {"<": 1e999}}', '["price<1e999"]', '{"price": [1, -1e999]}'):
+            body = '{"text": "jersey", "keyword_weight": 0.5, "filters": ' + filters + "}"
+            response = client.post("/search", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 400, (filters, response.text)
+        finite = client.get("/search", params=[("q", "jersey"), ("keyword_weight", "0.5"), ("filter", "price<1e300")])
+        assert finite.status_code == 200 and finite.json()["results"]
+
+
+def test_a_template_file_on_the_server_is_never_read(catalog, tmp_path, monkeypatch) -> None:
+    """A canary file, by absolute and relative path, through every field that takes templates: its
+    content never comes back, and an existing file answers exactly as a missing one does."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("CANARY-51c9 {}\n")
+    monkeypatch.chdir(tmp_path)
+    messages = set()
+    with make_client(catalog) as client:
+        for path in (str(canary), "canary.txt", "./canary.txt", f"../{tmp_path.name}/canary.txt", "nothere.txt"):
+            for body in (
+                {"labels": ["red", "blue"], "templates": path},
+                {"labels": ["red", "blue"], "templates": [path]},
+                {"taxonomy": {"templates": path, **_taxonomy()}},
+                {"taxonomy": _taxonomy(templates=path)},
+            ):
+                response = client.post("/classify", json={**body, "ids": ["1163"]})
+                assert response.status_code == 400, response.text
+                assert "CANARY" not in response.text
+                message = response.json()["error"]["message"]
+                reason = message.rsplit(": ", 1)[-1]  # what follows the (shortened) path
+                messages.add((str(body)[:20], re.sub(r"'[^']*'", "PATH", reason)))
+    assert len(messages) == 4, messages  # one answer per field, whatever the path
+
+
+def test_an_empty_filter_is_no_filter_on_similar_as_on_search(client) -> None:
+    plain = client.get("/products/1163/similar").json()["results"]
+    assert plain
+    assert client.get("/products/1163/similar", params={"filter": ""}).json()["results"] == plain
+    assert client.get("/products/1163/similar", params=[("filter", " "), ("filter", "")]).json()["results"] == plain
+    searched = client.get("/search", params={"q": "jersey"}).json()["results"]
+    assert client.get("/search", params={"q": "jersey", "filter": ""}).json()["results"] == searched

@@ -72,8 +72,21 @@ def test_a_failing_batch_fails_its_requests_and_the_worker_goes_on() -> None:
         batcher.submit(["bad"])
     assert batcher.submit(["good"]).shape == (1, 2)
     batcher.close()
-    with pytest.raises(RuntimeError, match="shutting down"):
-        batcher.submit(["late"])
+
+
+def test_a_closed_batcher_starts_a_new_worker_for_the_next_request() -> None:
+    """An app's lifespan can stop and start again (test clients do it around each request)."""
+    before = threading.active_count()
+    batcher = MicroBatcher(lambda items: np.full((len(items), 1), len(items), dtype=np.float32))
+    assert threading.active_count() == before  # no worker before the first request
+    assert batcher.submit(["a"]).shape == (1, 1)
+    assert threading.active_count() == before + 1
+    batcher.close()
+    assert threading.active_count() == before
+    assert batcher.submit(["b", "c"]).tolist() == [[2.0], [2.0]]
+    batcher.close()
+    batcher.close()  # twice is harmless
+    assert threading.active_count() == before
 
 
 @pytest.mark.parametrize("options", [{"max_batch": 0}, {"max_wait": -1.0}])

@@ -347,3 +347,45 @@ def test_image_folders_leave_out_urls_and_items_without_images(store):
     batch.images[:] = ["/shop/a/1.jpg", "https://cdn.example.com/x/2.jpg", None]
     store.add(batch)
     assert store.image_folders() == {"/shop/a"}
+
+
+HOSTILE = [
+    "a'b",
+    'a"b',
+    "a\\b",
+    "a\\'",
+    "x' OR '1'='1",
+    "' or gender != '",
+    'x" || gender != "',
+    "line\nbreak",
+    "cr\rtab\tx",
+    "nul\x00bell\x07",
+    "naïve 红色 \u2028",
+    "%_*",
+    ")",
+    "{v0}",
+    "",
+]
+EXTREME_PRICES = [1e300, -1e300, 5e-324, 0.1, None]
+
+
+def test_hostile_filter_values_match_exactly_what_they_say(store):
+    """Quotes, backslashes, control characters and operators inside a value are only a value, in
+    every store's query language (SQL, Milvus expressions, masks); extreme numbers bound exactly."""
+    made = records(3 * len(HOSTILE))
+    made.metadata["gender"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(made.ids))]
+    made.metadata["price"] = [EXTREME_PRICES[i % len(EXTREME_PRICES)] for i in range(len(made.ids))]
+    store.add(made)
+    total = len(made.ids)
+    for value in HOSTILE:
+        matching = {i for i, g in zip(made.ids, made.metadata["gender"], strict=True) if g == value}
+        assert store.count({"gender": value}) == len(matching), value
+        assert store.count({"gender": {"!=": value}}) == total - len(matching), value
+        assert store.count({"gender": [value, "none of these"]}) == len(matching), value
+        found = {h.id for h in store.search(made.vectors[0], total, where={"gender": value})}
+        assert found == matching, value
+        assert {h.id for h in store.keyword_search("dress", total, where={"gender": value})} <= matching
+    prices = [p for p in made.metadata["price"] if p is not None]
+    for bound in (1e300, -1e300, 5e-324, 1e-300, 1.7976931348623157e308):
+        assert store.count({"price": {"<": bound}}) == sum(p < bound for p in prices), bound
+        assert store.count({"price": {">=": bound}}) == sum(p >= bound for p in prices), bound

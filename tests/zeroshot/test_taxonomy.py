@@ -72,6 +72,20 @@ def test_a_child_is_chosen_only_under_its_predicted_parent():
             },
             "cycle",
         ),
+        ({"attributes": {"a": {"labels": ["x"]}}, "attribute": {}}, r"unknown keys \['attribute'\]"),
+        ({"attributes": {"a": {"labels": ["x", {"y": 1}]}}}, "label {'y': 1} must be a text"),
+        ({"attributes": {"a": {"labels": ["x", None]}}}, "label None must be a text"),
+        ({"attributes": {"a": {"labels": ["x"], "parent": ["p"]}}}, "parent must be an attribute's name"),
+        ({"attributes": {"a": {"labels": ["x"], "prompts": "abc"}}}, "'prompts' must map labels"),
+        ({"attributes": {"a": {"labels": ["x"], "prompts": 5}}}, "'prompts' must map labels"),
+        ({"attributes": {"a": {"labels": ["x"], "prompts": {"x": 5}}}}, "prompts for 'x' must be a text or a list"),
+        ({"attributes": {"a": {"labels": ["x"], "prompts": {"x": [""]}}}}, "prompts for 'x' must be a text or a list"),
+        ({"templates": 5, "attributes": {"a": {"labels": ["x"]}}}, "templates 5: give a bundled set's name"),
+        ({"templates": "{} {", "attributes": {"a": {"labels": ["x"]}}}, "Single '{' encountered"),
+        ({"attributes": {"a": {"labels": ["x"], "templates": ["{}{0}"]}}}, r"attribute 'a'.*field \{0\} is not"),
+        # a string is never a path in a taxonomy that did not come from a file
+        ({"templates": "/etc/passwd", "attributes": {"a": {"labels": ["x"]}}}, "not a bundled set"),
+        ({"attributes": {"a": {"labels": ["x"], "templates": "/etc/passwd"}}}, "not a bundled set"),
     ],
 )
 def test_bad_taxonomies_are_named(data, message):
@@ -85,3 +99,29 @@ def test_unreadable_and_invalid_files_are_named(tmp_path):
     (tmp_path / "bad.yaml").write_text("attributes: [unclosed\n")
     with pytest.raises(ClassificationError, match="not valid YAML"):
         Taxonomy.load(tmp_path / "bad.yaml")
+
+
+def test_only_a_taxonomy_file_may_name_a_template_file(tmp_path):
+    (tmp_path / "mine.txt").write_text("CANARY {}\n")
+    data = {"templates": str(tmp_path / "mine.txt"), "attributes": {"a": {"labels": ["x", "y"]}}}
+    with pytest.raises(ClassificationError) as caught:
+        Taxonomy.from_dict(data)
+    assert "CANARY" not in str(caught.value)
+    (tmp_path / "taxonomy.yaml").write_text(__import__("yaml").safe_dump(data))
+    assert Taxonomy.load(tmp_path / "taxonomy.yaml").attributes[0].templates == ["CANARY {}"]
+
+
+def test_templates_and_prompts_are_resolved_when_the_taxonomy_is_read():
+    taxonomy = Taxonomy.from_dict(
+        {
+            "templates": "fashion",
+            "attributes": {
+                "a": {"labels": ["x", 38], "prompts": {"x": "an x"}},
+                "b": {"labels": ["y"], "templates": "a {} item"},
+            },
+        }
+    )
+    first, second = taxonomy.attributes
+    assert first.labels == ["x", "38"] and first.prompts == {"x": ["an x"]}
+    assert first.templates and first.templates[0] == "a photo of a {}"
+    assert second.templates == ["a {} item"]

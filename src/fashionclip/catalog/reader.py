@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from fashionclip._extras import require
-from fashionclip.errors import CatalogError
+from fashionclip.errors import CatalogError, TemplateError
 from fashionclip.io import list_image_files
 from fashionclip.preprocess.image import is_remote
+from fashionclip.templating import check_named_template
 
 Value = str | int | float | None
 
@@ -153,6 +154,17 @@ def _rows_to_catalog(
     if id_col is None:
         raise CatalogError(f"{where}: no id column (looked for {', '.join(ID_COLUMNS)}); columns are {present}")
     image_col = None if columns.image_template else _pick(columns.image, IMAGE_COLUMNS, present, "image", where)
+    if columns.image_template:
+        try:
+            template_columns = check_named_template(columns.image_template)
+        except TemplateError as exc:
+            raise CatalogError(f"{where}: image {exc}") from None
+        missing = [name for name in template_columns if name not in present]
+        if missing:
+            raise CatalogError(
+                f"{where}: image template {columns.image_template!r} names no column {missing[0]!r}; "
+                f"columns are {present}"
+            )
     texts = [columns.text] if isinstance(columns.text, str) else list(columns.text or [])
     for name in texts:
         _pick(name, (), present, "text", where)
@@ -205,10 +217,15 @@ def _rows_to_catalog(
         if bad:
             skip(number, item_id, bad)
             continue
-        try:
-            image = columns.image_template.format(**row) if columns.image_template else cell_text(row.get(image_col))
-        except (KeyError, IndexError) as exc:
-            raise CatalogError(f"{where}: image template {columns.image_template!r} names no column {exc}") from None
+        if columns.image_template:  # checked above: plain column names only
+            cells = {name: cell_text(row.get(name)) for name in template_columns}
+            empty = [name for name, cell in cells.items() if not cell]
+            if empty:
+                skip(number, item_id, f"column {empty[0]!r}, which the image template names, is empty")
+                continue
+            image = columns.image_template.format_map(cells)
+        else:
+            image = cell_text(row.get(image_col))
         text = " ".join(t for t in (cell_text(row.get(c)) for c in texts) if t)
         if not image and not text:
             skip(number, item_id, "no image and no text")

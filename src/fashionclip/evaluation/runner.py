@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fashionclip.errors import TemplateError
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset, EvaluationError
 from fashionclip.evaluation.embeddings import EmbeddingCache
 from fashionclip.evaluation.tasks import TASKS, Context, EvalOptions, TaskResult, TaskSkipped
+from fashionclip.templating import check_label_template
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,11 @@ def check_tasks(tasks: Sequence[str] | None) -> list[str]:
 
 def check_options(options: EvalOptions, where: str = "options") -> None:
     """Refuse options no task can use, naming them."""
-    if options.prompt is not None and (not isinstance(options.prompt, str) or options.prompt.count("{}") != 1):
-        raise EvaluationError(f"{where}: prompt {options.prompt!r} must contain exactly one {{}}")
+    if options.prompt is not None:
+        try:
+            check_label_template(options.prompt)
+        except TemplateError as exc:
+            raise EvaluationError(f"{where}: prompt: {exc}") from None
     for name in ("top_classes", "min_count", "resamples", "batch_size"):
         value = getattr(options, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -32,8 +32,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fashionclip.encoder import l2_normalize
-from fashionclip.errors import ExplainError
+from fashionclip.errors import ExplainError, TemplateError
 from fashionclip.preprocess.image import _RESAMPLE, ImageInput, load_image
+from fashionclip.templating import check_label_template
 from fashionclip.zeroshot.templates import text_lines
 
 if TYPE_CHECKING:
@@ -208,8 +209,10 @@ def explain(
         if not isinstance(item, str) or not item.strip():
             raise ExplainError(f"text #{i} ({item!r}) must be a non-empty string")
     template = encoder.spec.prompt_template if template is None else template
-    if not isinstance(template, str) or template.count("{}") != 1:
-        raise ExplainError(f"template {template!r} must contain exactly one {{}}")
+    try:
+        check_label_template(template)
+    except TemplateError as exc:
+        raise ExplainError(str(exc)) from None
     competitors = _competitors(contrast)
     _check_scales(scales)
     if isinstance(occluder, bool) or not isinstance(occluder, int) or occluder < 1:

@@ -38,18 +38,58 @@ _RESAMPLE = {
 }
 _ALPHA_MODES = {"RGBA", "LA", "La", "RGBa", "PA"}
 
+# The formats decoded by default: what catalogues and the web use. Everything else is refused
+# from its first bytes, before Pillow sees it: some of Pillow's readers run other programs (EPS
+# runs Ghostscript) or parse rarely exercised formats.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF
+    (b"MM\x00+", "TIFF"),
+)
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format of encoded image bytes from their signature (Pillow's name: ``"JPEG"``,
+    ``"WEBP"``...), or None when it is none of :data:`IMAGE_FORMATS`."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for signature, name in _SIGNATURES if head.startswith(signature)), None)
+
 
 @dataclass(frozen=True)
 class ImageLimits:
     """Guards for untrusted inputs.
 
     ``max_pixels`` refuses decompression bombs from the file header, before any
-    pixel is decoded; ``max_bytes`` and ``url_timeout`` bound remote downloads.
+    pixel is decoded; ``max_bytes`` and ``url_timeout`` bound remote downloads;
+    ``formats`` are the encoded formats decoded at all (a subset of :data:`IMAGE_FORMATS`),
+    the others refused from their signature.
     """
 
     max_pixels: int = 100_000_000
     max_bytes: int = 50_000_000
     url_timeout: float = 15.0
+    formats: tuple[str, ...] = IMAGE_FORMATS
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.formats) - set(IMAGE_FORMATS))
+        if unknown or not self.formats:
+            raise ValueError(f"formats must be a non-empty subset of {', '.join(IMAGE_FORMATS)}, got {self.formats!r}")
+
+    def check_format(self, head: bytes, item: str) -> str:
+        """The format of an encoded image from its first bytes, or ImageLoadError naming ``item``."""
+        found = sniff_format(head)
+        if found not in self.formats:
+            allowed = ", ".join(self.formats)
+            raise ImageLoadError(item, f"not a recognised image format: {allowed} are accepted")
+        return found
 
 
 def describe(item: Any) -> str:
@@ -136,10 +176,17 @@ def _open(source: Any, item: str, limits: ImageLimits, min_side: int | None = No
     "draft mode") as long as both sides stay at least this long; that skips most of the
     decoding work for large photos."""
     try:
+        if isinstance(source, Path):
+            with source.open("rb") as handle:
+                head = handle.read(16)
+        else:
+            head = source.read(16)
+            source.seek(0)
+        limits.check_format(head, item)
         with warnings.catch_warnings():
             # our own max_pixels check replaces Pillow's global bomb warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(source)
+            image = Image.open(source, formats=limits.formats)
             _check_pixels(image.width, image.height, item, limits)
             if min_side and image.format == "JPEG" and image.mode in ("RGB", "L"):
                 image.draft(image.mode, (min_side, min_side))

@@ -15,9 +15,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from fashionclip import __version__
 from fashionclip.encoder import Encoder
@@ -26,25 +28,28 @@ from fashionclip.server import errors
 from fashionclip.server.batching import BatchingEncoder
 from fashionclip.server.config import ServerConfig
 from fashionclip.server.errors import ApiError, BodyLimit
-from fashionclip.server.images import ImageFolders, check_image, image_bytes
+from fashionclip.server.images import IMAGE_MEDIA, ImageFolders, check_image, image_bytes, image_media_type
 from fashionclip.server.metrics import Metrics, MetricsMiddleware
 from fashionclip.server.schemas import (
+    MAX_TEXT,
     ClassifyRequest,
     ClassifyResponse,
     EmbedRequest,
     EmbedResponse,
-    ErrorResponse,
     Product,
     SearchRequest,
     SearchResponse,
+    UploadForm,
+    error_responses,
 )
 from fashionclip.store.base import Hit
-from fashionclip.zeroshot import ZeroShotClassifier
+from fashionclip.zeroshot import ZeroShotClassifier, load_templates
 from fashionclip.zeroshot.taxonomy import Tagger, Taxonomy
 
 log = logging.getLogger(__name__)
 STATIC = Path(str(resources.files("fashionclip").joinpath("server/static")))
 DEFAULT_TAXONOMY = Path(str(resources.files("fashionclip").joinpath("data/taxonomies/fashion.yaml")))
+_BINARY = {"type": "string", "format": "binary"}
 _MAX_DEPTH = 10_000  # k + offset: deeper pages cost the store more than any page needs
 
 
@@ -85,11 +90,15 @@ class State:
             if key in self._classifiers:
                 self._classifiers.move_to_end(key)
                 return self._classifiers[key]
+        # what a client sends is inline data only: no template or taxonomy string is a path here
         if request.taxonomy is not None:
-            made: Any = Tagger(self.encoder, Taxonomy.from_dict(request.taxonomy, "taxonomy"))
+            taxonomy = Taxonomy.from_dict(request.taxonomy, "taxonomy", files=False)
+            _check_taxonomy_size(taxonomy)
+            made: Any = Tagger(self.encoder, taxonomy)
         else:
+            templates = None if request.templates is None else load_templates(request.templates, files=False)
             made = ZeroShotClassifier(
-                self.encoder, request.labels or [], templates=request.templates, multi_label=request.multi_label
+                self.encoder, request.labels or [], templates=templates, multi_label=request.multi_label
             )
         with self._lock:
             self._classifiers[key] = made
@@ -134,7 +143,6 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
         version=__version__,
         description="Search, embed and tag a fashion catalogue with CLIP-family models.",
         lifespan=lifespan,
-        responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
     )
     app.state.fashionclip = state
     errors.install(app)
@@ -159,7 +167,7 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
 
     app.mount("/static", _Revalidated(directory=STATIC), name="static")
 
-    @app.get("/health")
+    @app.get("/health", responses=error_responses())
     def health() -> dict[str, Any]:
         """Liveness and what is served (no API key needed)."""
         count = state.catalog.store.count()
@@ -172,17 +180,24 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
             "api_key_required": config.api_key is not None,
         }
 
-    @api.get("/metrics", response_class=Response)
+    @api.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
+            **error_responses(401),
+        },
+    )
     def prometheus() -> Response:
         metrics.products.set(state.catalog.store.count())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    @api.get("/facets")
+    @api.get("/facets", responses=error_responses(401))
     def facets() -> dict[str, Any]:
         """Each metadata column's values (text) or range (numeric), for filter controls."""
         return {"facets": state.facets()}
 
-    @api.post("/embed", response_model=EmbedResponse)
+    @api.post("/embed", response_model=EmbedResponse, responses=error_responses(401, 415, 422))
     def embed(body: EmbedRequest) -> EmbedResponse:
         """Embeddings of texts and images (base64, or URLs where allowed), in one space."""
         texts = state.encoder.encode_texts(body.texts, normalize=body.normalize) if body.texts else np.zeros((0, 0))
@@ -195,10 +210,10 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
             images=np.asarray(image_vectors).tolist(),
         )
 
-    @api.get("/search", response_model=SearchResponse)
+    @api.get("/search", response_model=SearchResponse, responses=error_responses(401, 404, 422))
     def search_get(
-        q: Annotated[str | None, Query(max_length=1000, description="text query")] = None,
-        like: Annotated[str | None, Query(description="product id: more like this")] = None,
+        q: Annotated[str | None, Query(max_length=MAX_TEXT, description="text query")] = None,
+        like: Annotated[str | None, Query(max_length=MAX_TEXT, description="product id: more like this")] = None,
         filters: Annotated[list[str] | None, Query(alias="filter", description="e.g. gender=Women, price<100")] = None,
         keyword_weight: Annotated[float, Query(ge=0, le=1)] = 0.0,
         k: Annotated[int, Query(ge=1)] = 10,
@@ -208,40 +223,32 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
         return _search(
             state,
             SearchRequest(
-                text=q, like=like, filters=filters or None, keyword_weight=keyword_weight, k=k, offset=offset
+                text=q, like=like, filters=_query_filters(filters), keyword_weight=keyword_weight, k=k, offset=offset
             ),
         )
 
-    @api.post("/search", response_model=SearchResponse)
+    @api.post("/search", response_model=SearchResponse, responses=error_responses(401, 404, 415, 422))
     def search_post(body: SearchRequest) -> SearchResponse:
         """Text, image (base64 or URL), product (``like``), or text and image composed; filters,
         hybrid keyword weight, diversity, paging."""
         return _search(state, body)
 
-    @api.post("/search/upload", response_model=SearchResponse)
-    def search_upload(
-        image: Annotated[UploadFile, File(description="a product photo")],
-        text: Annotated[str | None, Form(max_length=1000)] = None,
-        image_weight: Annotated[float, Form(ge=0, le=1)] = 0.5,
-        filters: Annotated[str | None, Form(description='JSON: {"gender": "Women"} or ["price<100"]')] = None,
-        keyword_weight: Annotated[float, Form(ge=0, le=1)] = 0.0,
-        k: Annotated[int, Form(ge=1)] = 10,
-        offset: Annotated[int, Form(ge=0)] = 0,
-    ) -> SearchResponse:
+    @api.post("/search/upload", response_model=SearchResponse, responses=error_responses(401, 415, 422))
+    def search_upload(form: Annotated[UploadForm, Form(media_type="multipart/form-data")]) -> SearchResponse:
         """Search by an uploaded photo (multipart), optionally composed with a text."""
+        image = form.image
         data = check_image(image.file.read(config.max_upload_bytes + 1), config, f"upload {image.filename!r}")
-        parsed = _json_filters(filters)
-        request = SearchRequest(
-            text=text or None,
-            image_weight=image_weight,
-            filters=parsed,
-            keyword_weight=keyword_weight,
-            k=k,
-            offset=offset,
+        request = _form_request(
+            text=form.text or None,
+            image_weight=form.image_weight,
+            filters=_json_filters(form.filters),
+            keyword_weight=form.keyword_weight,
+            k=form.k,
+            offset=form.offset,
         )
         return _search(state, request, image=data)
 
-    @api.get("/products/{product_id}", response_model=Product)
+    @api.get("/products/{product_id}", response_model=Product, responses=error_responses(401, 404, 422))
     def product(product_id: str, tags: bool = False) -> Product:
         """One product; with ``tags=true``, its zero-shot tags from the server's taxonomy."""
         hit = _product(state, product_id, with_vector=tags)
@@ -253,7 +260,7 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
             }
         return out
 
-    @api.get("/products/{product_id}/similar", response_model=SearchResponse)
+    @api.get("/products/{product_id}/similar", response_model=SearchResponse, responses=error_responses(401, 404, 422))
     def similar(
         product_id: str,
         filters: Annotated[list[str] | None, Query(alias="filter", description="e.g. gender=Women")] = None,
@@ -262,11 +269,25 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
     ) -> SearchResponse:
         """Products that look like this one (the product itself left out)."""
         _product(state, product_id)
-        return _search(state, SearchRequest(like=product_id, filters=filters or None, k=k, offset=offset))
+        return _search(state, SearchRequest(like=product_id, filters=_query_filters(filters), k=k, offset=offset))
 
-    @api.get("/products/{product_id}/image", response_model=None)
+    @api.get(
+        "/products/{product_id}/image",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}} for media in IMAGE_MEDIA.values()
+                },
+                "description": "the photo, from the catalogue's own image folders",
+            },
+            307: {"description": "the product's own image URL (Location header)"},
+            **error_responses(401, 404, 422),
+        },
+    )
     def product_image(product_id: str) -> Response:
-        """The product's photo, only from the catalogue's own image folders (or its own URL)."""
+        """The product's photo, only from the catalogue's own image folders (or its own URL), and
+        only when it is an image in an accepted format."""
         hit = _product(state, product_id)
         if not hit.image:
             raise ApiError(404, f"product {product_id!r} has no image")
@@ -275,9 +296,14 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
         path = state.folders().resolve(hit.image)
         if path is None:
             raise ApiError(404, f"product {product_id!r}: its image is not in the catalogue's image folders")
-        return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+        media = image_media_type(path)
+        if media is None:
+            raise ApiError(404, f"product {product_id!r}: its image file is not in an accepted image format")
+        return FileResponse(
+            path, media_type=media, headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
+        )
 
-    @api.post("/classify", response_model=ClassifyResponse)
+    @api.post("/classify", response_model=ClassifyResponse, responses=error_responses(401, 404, 415, 422))
     def classify(body: ClassifyRequest) -> ClassifyResponse:
         """Zero-shot labels (``labels``) or a taxonomy's attributes for images and/or stored products."""
         if (body.labels is None) == (body.taxonomy is None):
@@ -381,6 +407,33 @@ def _client_images(refs: list[str], state: State) -> list[bytes]:
         check_image(image_bytes(ref, state.config, f"image #{i}"), state.config, f"image #{i}")
         for i, ref in enumerate(refs)
     ]
+
+
+def _query_filters(filters: list[str] | None) -> list[str] | None:
+    """Query-string filters with blank ones (``?filter=``) dropped: a blank filter is no filter."""
+    kept = [f for f in filters or [] if f.strip()]
+    return kept or None
+
+
+def _form_request(**fields: Any) -> SearchRequest:
+    """A search request from form fields, with the same 422 as a JSON body when one does not fit."""
+    try:
+        return SearchRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
+
+
+def _check_taxonomy_size(taxonomy: Taxonomy) -> None:
+    """A client's taxonomy stays within what a labels request may hold."""
+    texts = [
+        text
+        for a in taxonomy.attributes
+        for text in (*a.labels, *(a.templates or ()), *(p for prompts in a.prompts.values() for p in prompts))
+    ]
+    if sum(len(a.labels) for a in taxonomy.attributes) > 1000:
+        raise ApiError(400, "taxonomy: more than 1000 labels in all")
+    if len(texts) > 10_000 or any(len(text) > MAX_TEXT for text in texts):
+        raise ApiError(400, f"taxonomy: a label, template or prompt over {MAX_TEXT} characters, or too many of them")
 
 
 def _json_filters(text: str | None) -> Any:

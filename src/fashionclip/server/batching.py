@@ -27,7 +27,11 @@ _STOP = object()
 
 class MicroBatcher:
     """Runs ``run(items) -> (N, D) array`` on one worker thread over the items of every request
-    queued at that moment (up to ``max_batch``), and gives each request its own rows back."""
+    queued at that moment (up to ``max_batch``), and gives each request its own rows back.
+
+    The worker starts with the first request and stops at :meth:`close`, after the queued requests;
+    a request after that starts a new one (an app's lifespan may run more than once: test clients
+    start and stop it around every request)."""
 
     def __init__(
         self,
@@ -46,29 +50,35 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._on_batch = on_batch
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._closed = False
-        self._worker = threading.Thread(target=self._loop, name=f"fashionclip-{name}", daemon=True)
-        self._worker.start()
+        self._name = f"fashionclip-{name}"
+        self._lock = threading.Lock()
+        # each worker has its own queue, so a stopping worker and its successor never share jobs
+        self._current: tuple[queue.Queue[Any], threading.Thread] | None = None
 
     def submit(self, items: Sequence[Any]) -> np.ndarray:
         """The rows of ``run`` for ``items``, computed in a shared batch; blocks until done."""
-        if self._closed:
-            raise RuntimeError("the server is shutting down")
         future: Future[np.ndarray] = Future()
-        self._queue.put((list(items), future))
+        with self._lock:
+            if self._current is None:
+                jobs: queue.Queue[Any] = queue.Queue()
+                worker = threading.Thread(target=self._loop, args=(jobs,), name=self._name, daemon=True)
+                worker.start()
+                self._current = (jobs, worker)
+            self._current[0].put((list(items), future))
         return future.result()
 
     def close(self) -> None:
         """Finish the queued requests, then stop the worker."""
-        if not self._closed:
-            self._closed = True
-            self._queue.put(_STOP)
-            self._worker.join()
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            jobs, worker = current
+            jobs.put(_STOP)
+            worker.join()
 
-    def _loop(self) -> None:
+    def _loop(self, queued: queue.Queue[Any]) -> None:
         while True:
-            first = self._queue.get()
+            first = queued.get()
             if first is _STOP:
                 return
             jobs, size, stop = [first], len(first[0]), False
@@ -76,7 +86,7 @@ class MicroBatcher:
             while size < self.max_batch:
                 try:
                     remaining = deadline - time.monotonic()
-                    job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                    job = queued.get(timeout=remaining) if remaining > 0 else queued.get_nowait()
                 except queue.Empty:
                     break
                 if job is _STOP:

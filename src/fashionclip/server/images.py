@@ -13,10 +13,19 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from fashionclip.preprocess.image import IMAGE_FORMATS, sniff_format
 from fashionclip.server.config import ServerConfig
 from fashionclip.server.errors import ApiError
 from fashionclip.server.fetch import UrlPolicy, fetch_url
 
+IMAGE_MEDIA = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
 _DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -49,16 +58,27 @@ def check_image(data: bytes, config: ServerConfig, what: str = "image") -> bytes
         raise ApiError(400, f"{what}: empty", "bad_image")
     if len(data) > config.max_upload_bytes:
         raise ApiError(413, f"{what}: over the limit of {config.max_upload_bytes} bytes", "too_large")
+    found = sniff_format(data[:16])
+    if found is None:  # refused from the signature: Pillow never parses what it is not meant to
+        raise ApiError(415, f"{what}: not a readable image ({', '.join(IMAGE_FORMATS)} are accepted)", "bad_image")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=[found]) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ApiError(415, f"{what}: not a readable image (JPEG, PNG, WebP, GIF...)", "bad_image") from None
+        raise ApiError(415, f"{what}: not a readable {found} image", "bad_image") from None
     if width * height > config.max_pixels:
         raise ApiError(
             413, f"{what}: {width}x{height} is over the limit of {config.max_pixels} pixels", "image_too_large"
         )
     return data
+
+
+def image_media_type(path: Path) -> str | None:
+    """The media type to serve a stored image file as, from its signature (not its name), or None
+    when it is not an image in an accepted format."""
+    with path.open("rb") as handle:
+        found = sniff_format(handle.read(16))
+    return None if found is None else IMAGE_MEDIA[found]
 
 
 class ImageFolders:

@@ -8,6 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# the API's own methods; any other (made up or not) is counted as one label, so a client cannot
+# grow the number of series
+_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 
 class Metrics:
@@ -47,7 +50,8 @@ class Metrics:
 
 class MetricsMiddleware:
     """Counts and times every request under its route's template (``/products/{product_id}``),
-    not its raw path, so ids do not explode the number of series."""
+    not its raw path, and its method among GET, HEAD, POST or OTHER, so no client can explode
+    the number of series."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -71,5 +75,6 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(scope.get("method", ""), name, str(status)).inc()
+            method = scope.get("method", "")
+            self.metrics.requests.labels(method if method in _METHODS else "OTHER", name, str(status)).inc()
             self.metrics.latency.labels(name).observe(time.perf_counter() - started)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_TEXT = 1000  # characters in one query, text, label, template or prompt: far past any CLIP context
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
 # filters: {"gender": "Women", "price": {"<": 100}, "articleType": ["Shirts", "Tshirts"]}
 # or expressions: ["gender=Women", "price<100"]
-Filters = dict[str, Any] | list[str] | None
+Filters = dict[str, Any] | list[Text] | None
 ImageRef = str  # base64 (optionally a data: URL) or, where the server allows it, an http(s) URL
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, and no coercion (``0`` is no boolean, ``false`` no
+    integer), so what the schema says is what is accepted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EmbedRequest(Strict):
-    texts: list[str] = Field(default_factory=list, max_length=256)
+    texts: list[Text] = Field(default_factory=list, max_length=256)
     images: list[ImageRef] = Field(default_factory=list, max_length=32)
     normalize: bool = True
 
@@ -30,14 +36,30 @@ class EmbedResponse(BaseModel):
 
 
 class SearchRequest(Strict):
-    text: str | None = Field(default=None, max_length=1000, examples=["light red midi dress"])
+    text: str | None = Field(default=None, max_length=MAX_TEXT, examples=["light red midi dress"])
     image: ImageRef | None = None
-    like: str | None = Field(default=None, description="a product id: more like this one")
+    like: str | None = Field(default=None, max_length=MAX_TEXT, description="a product id: more like this one")
     image_weight: float = Field(default=0.5, ge=0, le=1)
     filters: Filters = None
     keyword_weight: float = Field(default=0.0, ge=0, le=1)
     diversity: float = Field(default=0.0, ge=0, le=1)
     dedupe: float | None = Field(default=None, gt=0, le=1)
+    k: int = Field(default=10, ge=1)
+    offset: int = Field(default=0, ge=0)
+
+
+class UploadForm(BaseModel):
+    """``POST /search/upload``: a photo and the search's options as multipart form fields
+    (strings, converted; unknown fields refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "format: binary" tells clients (and generated ones) to send it as a file part
+    image: UploadFile = Field(description="a product photo", json_schema_extra={"format": "binary"})
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    image_weight: float = Field(default=0.5, ge=0, le=1)
+    filters: str | None = Field(default=None, description='JSON: {"gender": "Women"} or ["price<100"]')
+    keyword_weight: float = Field(default=0.0, ge=0, le=1)
     k: int = Field(default=10, ge=1)
     offset: int = Field(default=0, ge=0)
 
@@ -60,12 +82,19 @@ class SearchResponse(BaseModel):
 
 
 class ClassifyRequest(Strict):
-    labels: list[str] | None = Field(default=None, max_length=1000)
-    taxonomy: dict[str, Any] | None = Field(default=None, description="a taxonomy, as its YAML file reads")
-    templates: str | list[str] | None = None
+    labels: list[Text] | None = Field(default=None, max_length=1000)
+    taxonomy: dict[str, Any] | None = Field(
+        default=None,
+        description="a taxonomy, as its YAML file reads; its templates are inline or the bundled set 'fashion'",
+    )
+    templates: Text | Annotated[list[Text], Field(max_length=100)] | None = Field(
+        default=None,
+        description="the bundled set 'fashion', one template or a list, each with one {} for the label "
+        "(never a file name)",
+    )
     multi_label: bool = False
     images: list[ImageRef] = Field(default_factory=list, max_length=32)
-    ids: list[str] = Field(default_factory=list, max_length=256)
+    ids: list[Text] = Field(default_factory=list, max_length=256)
     k: int = Field(default=3, ge=1, le=100)
 
 
@@ -83,3 +112,22 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+_MEANING = {
+    400: "a bad request: a filter, query, image reference or option that cannot be used, or a malformed header",
+    401: "no API key, or a wrong one (only on servers started with a key)",
+    404: "no product with that id (or no image for it)",
+    413: "the body, or an image in it, is over the server's limits",
+    415: "not an image in an accepted format (JPEG, PNG, WebP, GIF, BMP, TIFF)",
+    422: "the request does not fit this schema",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer: each a JSON
+    :class:`ErrorResponse`. Every route can answer 400 (a malformed Content-Length) and 413 (a
+    body over the limit)."""
+    return {
+        status: {"model": ErrorResponse, "description": _MEANING[status]} for status in sorted({400, 413, *statuses})
+    }

@@ -6,6 +6,7 @@ CLI strings: ``gender=Men``, ``articleType in Shirts,Tshirts``, ``price<100``, `
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,11 +97,16 @@ def _coerce(column: str, value: Any, numeric: bool) -> Any:
         raise StoreError(f"filter on numeric column {column!r}: {value!r} is not a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise StoreError(f"filter on numeric column {column!r}: {value!r} is not a number") from None
-    if number != number:
-        raise StoreError(f"filter on numeric column {column!r}: NaN is not a bound")
+    except (TypeError, ValueError, OverflowError):
+        raise StoreError(f"filter on numeric column {column!r}: {_short(value)} is not a number") from None
+    if not math.isfinite(number):  # NaN, inf, 1e309: no SQL or Milvus literal, and no useful bound
+        raise StoreError(f"filter on numeric column {column!r}: {_short(value)} is not a finite number")
     return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_sql(conditions: Sequence[Condition]) -> str | None:

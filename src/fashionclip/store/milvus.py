@@ -418,10 +418,15 @@ def _milvus(c: Condition) -> str:
     return f"{c.column} {op} {_literal(c.value)}"
 
 
+# the escapes Milvus's expression parser reads in a string (Milvus Lite has no \x or \u escapes, nor
+# expression templates); any other character stands for itself inside the quotes
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return repr(value)  # finite: parse_filter refuses NaN and infinities
+    return '"' + str(value).translate(_ESCAPES) + '"'
 
 
 def _value(value: Any, kind: str) -> Value:

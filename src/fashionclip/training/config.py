@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fashionclip.errors import FashionClipError
+from fashionclip.errors import FashionClipError, TemplateError
+from fashionclip.templating import check_label_template, check_named_template
 
 
 class TrainConfigError(FashionClipError, ValueError):
@@ -205,8 +206,10 @@ class TrainConfig:
             raise TrainConfigError(f"workers must be >= 0, got {self.workers}")
         if self.save_dtype not in ("float32", "float16", "bfloat16"):
             raise TrainConfigError(f"save_dtype must be float32, float16 or bfloat16, got {self.save_dtype!r}")
-        if "{}" not in self.val_prompt:
-            raise TrainConfigError(f"val_prompt needs a '{{}}' for the label, got {self.val_prompt!r}")
+        try:
+            check_label_template(self.val_prompt)
+        except TemplateError as exc:
+            raise TrainConfigError(f"val_prompt: {exc}") from None
         for source in self.data:
             if source.repeat < 1:
                 raise TrainConfigError(f"data source {source.path!r}: repeat must be >= 1")
@@ -217,6 +220,12 @@ class TrainConfig:
             if not 0 <= source.alias_probability <= 1:
                 raise TrainConfigError(f"data source {source.path!r}: alias_probability must be within [0, 1]")
             _check_aliases(source)
+            for template in (source.image_template, source.mask_template, *source.templates):
+                if template is not None:
+                    try:
+                        check_named_template(template)
+                    except TemplateError as exc:
+                        raise TrainConfigError(f"data source {source.path!r}: {exc}") from None
             if source.mask_template and not source.mask_labels:
                 raise TrainConfigError(
                     f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)"

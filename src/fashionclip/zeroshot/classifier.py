@@ -135,7 +135,8 @@ class ZeroShotClassifier:
     # ------------------------------------------------------------------ helpers
     def _prompts_for(self, label: str, prompts: Mapping[str, Sequence[str]]) -> list[str]:
         if label in prompts:
-            own = [prompts[label]] if isinstance(prompts[label], str) else list(prompts[label])
+            given = prompts[label]
+            own = [given] if isinstance(given, str) else list(given) if isinstance(given, Sequence) else []
             if not own or not all(isinstance(p, str) and p.strip() for p in own):
                 raise ClassificationError(f"prompts for label {label!r}: give at least one non-empty text")
             return own

@@ -28,6 +28,7 @@ import numpy as np
 
 from fashionclip.errors import ClassificationError
 from fashionclip.zeroshot.classifier import Prediction, ZeroShotClassifier
+from fashionclip.zeroshot.templates import load_templates
 
 _KEYS = {"labels", "parent", "multi_label", "thresholds", "templates", "prompts"}
 
@@ -42,7 +43,7 @@ class Attribute:
     children: dict[str, list[str]] = field(default_factory=dict)
     multi_label: bool = False
     thresholds: float | dict[str, float] = 0.5
-    templates: Any = None
+    templates: list[str] | None = None
     prompts: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -62,16 +63,21 @@ class Taxonomy:
             raise ClassificationError(f"taxonomy {str(path)!r}: cannot read: {exc}") from None
         except yaml.YAMLError as exc:
             raise ClassificationError(f"taxonomy {str(path)!r}: not valid YAML: {' '.join(str(exc).split())}") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(data, str(path), files=True)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "taxonomy") -> Taxonomy:
+    def from_dict(cls, data: Any, source: str = "taxonomy", *, files: bool = False) -> Taxonomy:
+        """A taxonomy from its parsed form. Its ``templates`` are inline or bundled sets only,
+        unless ``files`` (a taxonomy file of your own may name template files)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("attributes"), Mapping) or not data["attributes"]:
             raise ClassificationError(f"{source}: expected a mapping with 'attributes: {{name: {{labels: [...]}}}}'")
-        default_templates = data.get("templates")
+        unknown = sorted(str(key) for key in set(data) - {"templates", "attributes"})
+        if unknown:
+            raise ClassificationError(f"{source}: unknown keys {unknown}; use 'templates' and 'attributes'")
+        default_templates = _templates(data.get("templates"), source, files)
         attributes = {}
         for name, spec in data["attributes"].items():
-            attributes[str(name)] = _attribute(str(name), spec, default_templates, source)
+            attributes[str(name)] = _attribute(str(name), spec, default_templates, source, files)
         for attribute in attributes.values():
             if attribute.parent is None:
                 continue
@@ -93,7 +99,7 @@ class Taxonomy:
         return cls(_parents_first(attributes, source))
 
 
-def _attribute(name: str, spec: Any, default_templates: Any, source: str) -> Attribute:
+def _attribute(name: str, spec: Any, default_templates: list[str] | None, source: str, files: bool) -> Attribute:
     where = f"{source}: attribute {name!r}"
     if not isinstance(spec, Mapping) or "labels" not in spec:
         raise ClassificationError(f"{where}: expected a mapping with 'labels'")
@@ -101,6 +107,8 @@ def _attribute(name: str, spec: Any, default_templates: Any, source: str) -> Att
     if unknown:
         raise ClassificationError(f"{where}: unknown keys {unknown}; use {sorted(_KEYS)}")
     parent = spec.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise ClassificationError(f"{where}: parent must be an attribute's name, got {parent!r}")
     labels_spec = spec["labels"]
     children: dict[str, list[str]] = {}
     if parent is not None:
@@ -123,14 +131,42 @@ def _attribute(name: str, spec: Any, default_templates: Any, source: str) -> Att
         children=children,
         multi_label=multi,
         thresholds=spec.get("thresholds", 0.5),
-        templates=spec.get("templates", default_templates),
-        prompts=dict(spec.get("prompts") or {}),
+        templates=_templates(spec["templates"], where, files) if "templates" in spec else default_templates,
+        prompts=_prompts(spec.get("prompts"), where),
     )
+
+
+def _templates(spec: Any, where: str, files: bool) -> list[str] | None:
+    if spec is None:
+        return None
+    try:
+        return load_templates(spec, files=files)
+    except ClassificationError as exc:
+        raise ClassificationError(f"{where}: {exc}") from None
+
+
+def _prompts(spec: Any, where: str) -> dict[str, list[str]]:
+    """label -> its own prompt texts (one text or a list)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise ClassificationError(f"{where}: 'prompts' must map labels to their prompt texts, got {spec!r}")
+    out = {}
+    for label, texts in spec.items():
+        given = [texts] if isinstance(texts, str) else texts
+        if not isinstance(given, Sequence) or not given or not all(isinstance(t, str) and t.strip() for t in given):
+            raise ClassificationError(f"{where}: prompts for {label!r} must be a text or a list of non-empty texts")
+        out[str(label)] = list(given)
+    return out
 
 
 def _label_list(values: Any, where: str) -> list[str]:
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
         raise ClassificationError(f"{where}: 'labels' must be a non-empty list")
+    for value in values:
+        # YAML reads sizes (38) as numbers; a mapping or list is no label
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ClassificationError(f"{where}: label {value!r} must be a text")
     return [str(v) for v in values]
 
 
