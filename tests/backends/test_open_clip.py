@@ -70,3 +70,19 @@ def test_open_clip_registry_entry_through_the_offline_cache(tmp_path: Path):
     encoder = fashionclip.load_model("marqo-fashion-clip")
     assert encoder.name == "marqo-fashion-clip" and encoder.license == "Apache-2.0"
     assert encoder.embedding_dim == 16 and encoder.preprocess.crop_offset == "round"
+
+
+@pytest.mark.parametrize("kind", ["xeon-amx", "epyc-avx512-bf16", "epyc-avx2"])
+def test_the_automatic_choice_for_each_machine_kind_stays_faithful(tmp_path: Path, sample_images, kind, monkeypatch):
+    """open_clip checkpoints run on torch: bf16 autocast where the kind multiplies bf16 natively,
+    fp32 elsewhere (the ONNX path is for transformers checkpoints)."""
+    from tests.machine_kinds import KINDS
+
+    path = _write(tmp_path / "tiny-open-clip", {})
+    reference = fashionclip.load_model(str(path), backend="torch", precision="fp32")
+    monkeypatch.setattr("fashionclip.machine.cpu_flags", lambda: set(KINDS[kind].flags))
+    encoder = fashionclip.load_model(str(path))
+    assert encoder.backend.precision == ("fp32" if kind == "epyc-avx2" else "bf16")
+    images = [Image.open(p).convert("RGB") for p in sample_images]
+    cosine = np.sum(encoder.encode_images(images) * reference.encode_images(images), axis=1)
+    assert cosine.min() > 0.99, cosine

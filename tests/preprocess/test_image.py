@@ -211,3 +211,51 @@ def test_draft_leaves_small_and_non_jpeg_images_alone(tmp_path, photo_rgb):
 def test_bad_draft_factors_are_refused(draft):
     with pytest.raises(ValueError, match="draft must be a non-negative integer"):
         ImagePreprocessor(PreprocessConfig(), draft=draft)
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nnewpath 0 0 moveto 8 8 lineto stroke\nshowpage\n"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
+def test_each_allowed_format_loads_from_bytes_and_from_a_file(fmt, tmp_path, photo_rgb):
+    from fashionclip.preprocess.image import sniff_format
+
+    buffer = io.BytesIO()
+    photo_rgb.resize((40, 30)).save(buffer, format=fmt)
+    data = buffer.getvalue()
+    assert sniff_format(data[:16]) == fmt
+    (tmp_path / "photo.img").write_bytes(data)  # the name says nothing: the bytes decide
+    for item in (data, tmp_path / "photo.img"):
+        assert load_image(item).size == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (EPS, "EPS (Pillow would run Ghostscript)"),
+        (b"\xc5\xd0\xd3\xc6" + b"\x00" * 28, "binary EPS"),
+        (b"8BPS\x00\x01" + b"\x00" * 26, "Photoshop"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "SVG"),
+        (b"P6\n2 2\n255\n" + b"\x00" * 12, "PPM"),
+        (b"\x00\x00\x01\x00\x01\x00" + b"\x00" * 26, "ICO"),
+        (b"hello world", "text"),
+    ],
+)
+def test_other_formats_are_refused_from_their_signature_before_pillow_opens_them(data, what, tmp_path, monkeypatch):
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(a) or pytest.fail("Pillow opened it"))
+    (tmp_path / "x.jpg").write_bytes(data)
+    for item in (data, tmp_path / "x.jpg"):
+        with pytest.raises(ImageLoadError, match="not a recognised image format: JPEG, PNG, WEBP, GIF, BMP, TIFF"):
+            load_image(item)
+    assert not opened, what
+
+
+def test_the_allowed_formats_can_be_narrowed_but_not_widened(photo_rgb):
+    buffer = io.BytesIO()
+    photo_rgb.save(buffer, format="PNG")
+    with pytest.raises(ImageLoadError, match="JPEG are accepted"):
+        load_image(buffer.getvalue(), ImageLimits(formats=("JPEG",)))
+    for formats in (("EPS",), (), ("JPEG", "PSD")):
+        with pytest.raises(ValueError, match="formats must be a non-empty subset"):
+            ImageLimits(formats=formats)

@@ -71,7 +71,7 @@ def test_a_string_from_a_client_is_never_a_path(tmp_path, monkeypatch):
         with pytest.raises(ClassificationError) as caught:
             load_templates(spec, files=False)
         assert "CANARY" not in str(caught.value) and "root:" not in str(caught.value)
-        answers.add(str(caught.value).replace(repr(spec), "SPEC"))
+        answers.add(str(caught.value).rsplit(": ", 1)[-1])  # the reason, after the (shortened) path
     assert len(answers) == 1, answers
     assert load_templates("canary.txt") == ["CANARY-7f3a {}"]  # the library's own convenience stays
     assert load_templates("fashion", files=False) == load_templates("fashion")
