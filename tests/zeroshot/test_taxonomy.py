@@ -125,3 +125,16 @@ def test_templates_and_prompts_are_resolved_when_the_taxonomy_is_read():
     assert first.labels == ["x", "38"] and first.prompts == {"x": ["an x"]}
     assert first.templates and first.templates[0] == "a photo of a {}"
     assert second.templates == ["a {} item"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "message"),
+    [
+        ({"labels": ["red"], "thresholds": [1]}, r"attribute 'colour': threshold for 'red' must be a number"),
+        ({"labels": ["red"], "prompts": {"blue": ["a blue one"]}}, r"attribute 'colour': prompts for labels that"),
+    ],
+)
+def test_a_tagger_names_the_attribute_it_cannot_build(attribute, message):
+    taxonomy = Taxonomy.from_dict({"attributes": {"colour": attribute}})
+    with pytest.raises(ClassificationError, match=message):
+        Tagger(KeywordEncoder(), taxonomy)

@@ -189,17 +189,7 @@ class Tagger:
 
     def __init__(self, encoder: Any, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self.classifiers = {
-            a.name: ZeroShotClassifier(
-                encoder,
-                a.labels,
-                templates=a.templates,
-                prompts=a.prompts,
-                multi_label=a.multi_label,
-                thresholds=a.thresholds,
-            )
-            for a in taxonomy.attributes
-        }
+        self.classifiers = {a.name: _classifier(encoder, a) for a in taxonomy.attributes}
 
     def tag_embeddings(self, embeddings: np.ndarray, *, k: int = 1) -> list[dict[str, list[Prediction]]]:
         """Per item: attribute -> its predictions (top ``k``; multi-label: those over threshold).
@@ -224,3 +214,17 @@ class Tagger:
                 order = np.argsort(-sub, kind="stable")[:k]
                 row[attribute.name] = [Prediction(attribute.labels[allowed[i]], float(sub[i])) for i in order]
         return out
+
+
+def _classifier(encoder: Any, attribute: Attribute) -> ZeroShotClassifier:
+    try:
+        return ZeroShotClassifier(
+            encoder,
+            attribute.labels,
+            templates=attribute.templates,
+            prompts=attribute.prompts,
+            multi_label=attribute.multi_label,
+            thresholds=attribute.thresholds,
+        )
+    except ClassificationError as exc:  # name the attribute: a taxonomy has many label sets
+        raise ClassificationError(f"attribute {attribute.name!r}: {exc}") from None
