@@ -39,6 +39,7 @@ from fashionclip.server.schemas import (
     Product,
     SearchRequest,
     SearchResponse,
+    Text,
     UploadForm,
     error_responses,
 )
@@ -214,18 +215,16 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
     def search_get(
         q: Annotated[str | None, Query(max_length=MAX_TEXT, description="text query")] = None,
         like: Annotated[str | None, Query(max_length=MAX_TEXT, description="product id: more like this")] = None,
-        filters: Annotated[list[str] | None, Query(alias="filter", description="e.g. gender=Women, price<100")] = None,
+        filters: Annotated[list[Text] | None, Query(alias="filter", description="e.g. gender=Women, price<100")] = None,
         keyword_weight: Annotated[float, Query(ge=0, le=1)] = 0.0,
         k: Annotated[int, Query(ge=1)] = 10,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> SearchResponse:
         """Search with query parameters (a storefront's simplest call)."""
-        return _search(
-            state,
-            SearchRequest(
-                text=q, like=like, filters=_query_filters(filters), keyword_weight=keyword_weight, k=k, offset=offset
-            ),
+        request = _request(
+            text=q, like=like, filters=_query_filters(filters), keyword_weight=keyword_weight, k=k, offset=offset
         )
+        return _search(state, request)
 
     @api.post("/search", response_model=SearchResponse, responses=error_responses(401, 404, 415, 422))
     def search_post(body: SearchRequest) -> SearchResponse:
@@ -238,7 +237,7 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
         """Search by an uploaded photo (multipart), optionally composed with a text."""
         image = form.image
         data = check_image(image.file.read(config.max_upload_bytes + 1), config, f"upload {image.filename!r}")
-        request = _form_request(
+        request = _request(
             text=form.text or None,
             image_weight=form.image_weight,
             filters=_json_filters(form.filters),
@@ -263,22 +262,20 @@ def create_app(catalog: Catalog, config: ServerConfig = ServerConfig()) -> FastA
     @api.get("/products/{product_id}/similar", response_model=SearchResponse, responses=error_responses(401, 404, 422))
     def similar(
         product_id: str,
-        filters: Annotated[list[str] | None, Query(alias="filter", description="e.g. gender=Women")] = None,
+        filters: Annotated[list[Text] | None, Query(alias="filter", description="e.g. gender=Women")] = None,
         k: Annotated[int, Query(ge=1)] = 10,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> SearchResponse:
         """Products that look like this one (the product itself left out)."""
         _product(state, product_id)
-        return _search(state, SearchRequest(like=product_id, filters=_query_filters(filters), k=k, offset=offset))
+        return _search(state, _request(like=product_id, filters=_query_filters(filters), k=k, offset=offset))
 
     @api.get(
         "/products/{product_id}/image",
         response_class=Response,
         responses={
             200: {
-                "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}} for media in IMAGE_MEDIA.values()
-                },
+                "content": {media: {"schema": _BINARY} for media in IMAGE_MEDIA.values()},
                 "description": "the photo, from the catalogue's own image folders",
             },
             307: {"description": "the product's own image URL (Location header)"},
@@ -415,8 +412,9 @@ def _query_filters(filters: list[str] | None) -> list[str] | None:
     return kept or None
 
 
-def _form_request(**fields: Any) -> SearchRequest:
-    """A search request from form fields, with the same 422 as a JSON body when one does not fit."""
+def _request(**fields: Any) -> SearchRequest:
+    """A search request from query or form fields, with the same 422 as a JSON body when one does
+    not fit (never a 500 from a model built by hand)."""
     try:
         return SearchRequest.model_validate(fields)
     except ValidationError as exc:
