@@ -76,8 +76,11 @@ def check_image(data: bytes, config: ServerConfig, what: str = "image") -> bytes
 def image_media_type(path: Path) -> str | None:
     """The media type to serve a stored image file as, from its signature (not its name), or None
     when it is not an image in an accepted format."""
-    with path.open("rb") as handle:
-        found = sniff_format(handle.read(16))
+    try:
+        with path.open("rb") as handle:
+            found = sniff_format(handle.read(16))
+    except OSError:  # gone or unreadable since the folders were listed
+        return None
     return None if found is None else IMAGE_MEDIA[found]
 
 

@@ -14,7 +14,6 @@ import functools
 import hashlib
 import logging
 import random
-import string
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from fashionclip.catalog.reader import cell_text, read_rows
-from fashionclip.errors import CatalogError
+from fashionclip.errors import CatalogError, TemplateError
 from fashionclip.io import list_image_files
+from fashionclip.templating import check_named_template
 from fashionclip.training.config import DataSource, TrainConfigError
 from fashionclip.training.regions import Box, mask_regions, read_label_names
 
@@ -98,8 +98,12 @@ def _read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
 
 @functools.lru_cache(maxsize=1024)
 def _template_fields(template: str) -> tuple[str, ...]:
-    # cached: every caption drawn in a DataLoader worker fills a template
-    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    # cached: every caption drawn in a DataLoader worker fills a template; checked here too, so a
+    # DataSource made without a TrainConfig is never filled with attribute access either
+    try:
+        return tuple(check_named_template(template))
+    except TemplateError as exc:
+        raise TrainConfigError(str(exc)) from None
 
 
 def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path, index: int) -> list[Example]:
