@@ -48,6 +48,8 @@ def test_a_taxonomy_to_parquet(tmp_path):
         (["--labels", ",", "-o", "out.csv"], "at least one label"),
         (["--labels", "a,a", "-o", "out.csv"], "listed twice"),
         (["--taxonomy", "missing.yaml", "-o", "out.csv"], "cannot read"),
+        (["--labels", "a,b", "--templates", "{} {", "-o", "out.csv"], "Single '{' encountered"),
+        (["--labels", "a,b", "--templates", "{} {x.y}", "-o", "out.csv"], "field {x.y} is not allowed"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, monkeypatch, args, message):

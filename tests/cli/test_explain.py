@@ -39,6 +39,7 @@ def test_explain_writes_an_overlay_per_text(tiny_checkpoint, image, tmp_path, ca
         (["-o", "heat.png", "--alpha", "2"], "--alpha must be between 0 and 1"),
         (["-o", "heat.png", "--contrast", "nope"], "vocabulary 'nope'"),
         (["-o", "heat.png", "--template", "no braces"], "must contain exactly one {}"),
+        (["-o", "heat.png", "--template", "a {} {0.__class__}"], "field {0.__class__} is not allowed"),
     ],
 )
 def test_explain_names_bad_options(tiny_checkpoint, image, tmp_path, capsys, monkeypatch, extra, message):

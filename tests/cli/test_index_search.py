@@ -83,6 +83,14 @@ def test_image_like_and_keyword_queries(indexed, capsys):
         (["index", "{work}/missing.csv", "--db", "{db}"], "does not exist"),
         (["index", "{work}/shop/catalog.csv", "--db", "{db}", "--batch-size", "0"], "--batch-size must be positive"),
         (["index", "{work}/shop/catalog.csv", "--db", "{db}", "--model", "{work}/nowhere"], "nowhere"),
+        (
+            ["index", "{work}/shop/catalog.csv", "--db", "{db}", "--image-template", "images/{{id.__class__}}.jpg"],
+            "field {id.__class__} is not allowed",
+        ),
+        (
+            ["index", "{work}/shop/catalog.csv", "--db", "{db}", "--image-template", "images/{{id.jpg"],
+            "expected '}' before end of string",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_problem(indexed, capsys, args, message):
