@@ -61,6 +61,16 @@ def test_an_empty_cell_named_by_the_image_template_skips_only_its_row(tmp_path):
     assert [p.reason for p in data.problems] == ["column 'sku', which the image template names, is empty"]
 
 
+def test_a_number_past_floats_range_is_no_number(tmp_path):
+    csv = write(tmp_path / "c.csv", "id,title,price\n1,a,12.5\n2,b,1e309\n3,c,-1e400\n4,d,\n")
+    data = read_catalog(csv, ColumnMap(numeric=["price"]))
+    assert [(i.id, i.metadata["price"]) for i in data.items] == [("1", 12.5), ("4", None)]
+    assert [p.reason for p in data.problems] == [
+        "column 'price' holds '1e309', not a number",
+        "column 'price' holds '-1e400', not a number",
+    ]
+
+
 def test_bad_rows_are_reported_and_skipped(tmp_path):
     csv = write(tmp_path / "c.csv", "id,image,title,price\n1,a.jpg,A,1\n1,b.jpg,B,2\n,c.jpg,C,3\n4,,,4\n5,e.jpg,E,5\n")
     data = read_catalog(csv)

@@ -389,3 +389,13 @@ def test_hostile_filter_values_match_exactly_what_they_say(store):
     for bound in (1e300, -1e300, 5e-324, 1e-300, 1.7976931348623157e308):
         assert store.count({"price": {"<": bound}}) == sum(p < bound for p in prices), bound
         assert store.count({"price": {">=": bound}}) == sum(p >= bound for p in prices), bound
+
+
+@pytest.mark.parametrize("infinity", [float("inf"), float("-inf")])
+def test_an_infinite_number_is_refused_naming_the_item_and_nothing_is_lost(store, infinity):
+    store.add(records(10))
+    bad = records(3, start=100)
+    bad.metadata["price"] = [1.0, infinity, None]
+    with pytest.raises(StoreError, match=f"item 'p101': column 'price' holds {infinity}, not a finite number"):
+        store.add(bad)
+    assert store.count() == 10 and not store.get(["p100"])

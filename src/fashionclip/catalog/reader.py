@@ -247,11 +247,22 @@ def to_number(value: Any) -> Any:
     if isinstance(value, bool):
         return NOT_A_NUMBER
     if isinstance(value, (int, float)):
-        return None if isinstance(value, float) and math.isnan(value) else value
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value if _finite(value) else NOT_A_NUMBER
     text = str(value).strip()
     if not _NUMBER.match(text):
         return NOT_A_NUMBER
-    return int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+    number = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+    # 1e309 reads as infinity: no filter bound, JSON answer or facet range can hold it
+    return number if _finite(number) else NOT_A_NUMBER
+
+
+def _finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int past float's range
+        return False
 
 
 def _numeric_columns(

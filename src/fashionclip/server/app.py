@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -395,7 +396,7 @@ def _to_product(hit: Hit, score: bool = True) -> Product:
         score=round(hit.score, 6) if score else None,
         text=hit.text,
         image_url=url,
-        metadata={k: (None if isinstance(v, float) and v != v else v) for k, v in hit.metadata.items()},
+        metadata={k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in hit.metadata.items()},
     )
 
 

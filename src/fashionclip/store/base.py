@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -170,6 +171,12 @@ def check_records(info: IndexInfo | None, records: Records) -> IndexInfo:
         raise RuntimeError("claim() the store for a model before adding")
     if records.vectors.shape[1] != info.dim:
         raise StoreError(f"records of dim {records.vectors.shape[1]} for an index of dim {info.dim}")
+    for column, values in records.metadata.items():
+        # NaN stands for missing; an infinity has no SQL literal, JSON value or facet range
+        for infinity in (math.inf, -math.inf):
+            if infinity in values:  # a C-level scan; the item is looked up only when there is one
+                item = records.ids[list(values).index(infinity)]
+                raise StoreError(f"item {item!r}: column {column!r} holds {infinity}, not a finite number")
     return info
 
 

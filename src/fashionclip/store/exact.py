@@ -22,6 +22,7 @@ from fashionclip.store.base import (
     check_claim,
     check_paging,
     check_query,
+    check_records,
     check_text_columns,
     column_kind,
     summarise_column,
@@ -62,8 +63,7 @@ class ExactStore:
         return dict(self._kinds)
 
     def add(self, records: Records, *, new: bool = False) -> None:
-        if self._info is None:
-            raise RuntimeError("claim() the store for a model before adding")
+        check_records(self._info, records)
         check_query(records.vectors[0] if len(records) else np.zeros(self._info.dim), self._info.dim, 1, 0)
         kinds = {name: column_kind(values) for name, values in records.metadata.items()}
         self._kinds.update({k: v for k, v in kinds.items() if k not in self._kinds or v == "numeric"})
