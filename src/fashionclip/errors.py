@@ -7,6 +7,14 @@ know our names.
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message that names a client's value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class FashionClipError(Exception):
     """Base class of every error this package raises on purpose."""

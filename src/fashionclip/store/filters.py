@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fashionclip.errors import StoreError
+from fashionclip.errors import StoreError, shown
 
 OPS = ("=", "!=", "in", "<", "<=", ">", ">=")
 _ORDER_OPS = {"<", "<=", ">", ">="}
@@ -98,15 +98,10 @@ def _coerce(column: str, value: Any, numeric: bool) -> Any:
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise StoreError(f"filter on numeric column {column!r}: {_short(value)} is not a number") from None
+        raise StoreError(f"filter on numeric column {column!r}: {shown(value, 60)} is not a number") from None
     if not math.isfinite(number):  # NaN, inf, 1e309: no SQL or Milvus literal, and no useful bound
-        raise StoreError(f"filter on numeric column {column!r}: {_short(value)} is not a finite number")
+        raise StoreError(f"filter on numeric column {column!r}: {shown(value, 60)} is not a finite number")
     return number
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_sql(conditions: Sequence[Condition]) -> str | None:

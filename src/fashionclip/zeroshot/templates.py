@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fashionclip.errors import ClassificationError, TemplateError
+from fashionclip.errors import ClassificationError, TemplateError, shown
 from fashionclip.templating import check_label_template
 
 BUNDLED = ("fashion",)
@@ -19,6 +19,7 @@ def load_templates(spec: str | Path | Sequence[str], *, files: bool = True) -> l
 
     ``files=False`` for whatever a client sent (an HTTP request): a string is then a template or
     a bundled set's name, never a path, and no file is ever looked at."""
+    named = shown(str(spec) if isinstance(spec, Path) else spec)
     if isinstance(spec, (str, Path)) and str(spec) in BUNDLED:
         # looked up among the package's own data by a fixed name, never a path built from the string
         text = resources.files("fashionclip").joinpath(f"data/templates/{spec}.txt").read_text(encoding="utf-8")
@@ -28,17 +29,17 @@ def load_templates(spec: str | Path | Sequence[str], *, files: bool = True) -> l
     if isinstance(spec, (str, Path)):
         if not files:
             raise ClassificationError(
-                f"templates {_short(spec)}: not a bundled set ({', '.join(BUNDLED)}) or a template with {{}}"
+                f"templates {named}: not a bundled set ({', '.join(BUNDLED)}) or a template with {{}}"
             )
         path = Path(spec)
         if not path.is_file():
             raise ClassificationError(
-                f"templates {_short(spec)}: not a bundled set ({', '.join(BUNDLED)}), a file, or a template with {{}}"
+                f"templates {named}: not a bundled set ({', '.join(BUNDLED)}), a file, or a template with {{}}"
             )
         return check_templates(text_lines(path.read_text(encoding="utf-8")), str(path))
     if isinstance(spec, Sequence) and not isinstance(spec, (bytes, bytearray)):
         return check_templates(list(spec), "templates")
-    raise ClassificationError(f"templates {_short(spec)}: give a bundled set's name, a template, or a list of them")
+    raise ClassificationError(f"templates {named}: give a bundled set's name, a template, or a list of them")
 
 
 def check_templates(templates: list[Any], source: str) -> list[str]:
@@ -58,8 +59,3 @@ def check_templates(templates: list[Any], source: str) -> list[str]:
 def text_lines(text: str) -> list[str]:
     """The non-empty, non-comment (``#``) lines of a text file, stripped."""
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _short(value: Any) -> str:
-    text = repr(str(value) if isinstance(value, Path) else value)
-    return text if len(text) <= 80 else text[:77] + "..."
