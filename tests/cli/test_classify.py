@@ -91,3 +91,54 @@ def test_tags_written_into_an_index_become_filters(tmp_path, capsys):
     assert "holds 'fashion-clip-mini' vectors" in capsys.readouterr().err
     assert main(["classify", "--db", str(tmp_path / "none"), "--labels", "a,b"]) == 1
     assert "no index there" in capsys.readouterr().err
+
+
+def _catalogue(path, rows, changes=None):  # noqa: ANN001, ANN202
+    """The sample catalogue with absolute image paths, some titles changed and some rows added."""
+    changes = changes or {}
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, **changes.get(row["id"], {})})
+    return str(path)
+
+
+def test_the_index_follows_its_catalogue_after_tags_were_written(tmp_path, capsys):
+    """The issue's first case: after classify --db, index must still add and change rows."""
+    root = CATALOG.parent
+    with open(CATALOG, newline="") as handle:
+        rows = [{**r, "image": str(root / r["image"])} for r in csv.DictReader(handle)]
+    db = str(tmp_path / "shop.lance")
+    assert main(["index", _catalogue(tmp_path / "a.csv", rows), "--db", db, "--no-progress"]) == 0
+    assert main(["classify", "--db", db, "--labels", "casual,formal,sporty,party", "--name", "style"]) == 0
+    changed = {rows[0]["id"]: {"title": "A brand new title"}}
+    extra = [{**rows[1], "id": "new-1"}]
+    assert main(["index", _catalogue(tmp_path / "b.csv", rows + extra, changed), "--db", db, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["search", "--db", db, "--like", rows[0]["id"], "--json", "-k", "200"]) == 0
+    import json
+
+    hits = {h["id"]: h for h in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert len(hits) == len(rows)  # all but the product itself, the new one included
+    assert hits["new-1"]["style"] == "" and hits[rows[2]["id"]]["style"] in {"casual", "formal", "sporty", "party"}
+
+
+def test_tags_never_replace_a_catalogue_column_unless_asked(tmp_path, capsys):
+    """The issue's second case: a taxonomy whose attributes are named like catalogue columns."""
+    db = str(tmp_path / "tax.lance")
+    assert main(["index", str(CATALOG), "--db", db, "--no-progress"]) == 0
+    (tmp_path / "taxonomy.yaml").write_text(
+        "attributes:\n  masterCategory: {labels: [Apparel, Footwear, Accessories]}\n"
+    )
+    capsys.readouterr()
+    args = ["classify", "--db", db, "--taxonomy", str(tmp_path / "taxonomy.yaml")]
+    assert main(args) == 1
+    assert "column 'masterCategory' is a catalogue column" in capsys.readouterr().err
+    with open(CATALOG, newline="") as handle:
+        personal = sum(r["masterCategory"] == "Footwear" for r in csv.DictReader(handle))
+    assert main(["search", "--db", db, "shoes", "--where", "masterCategory=Footwear", "-k", "200", "--json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == personal > 0  # the catalogue's values are intact
+    assert main([*args, "--prefix", "tag_"]) == 0
+    assert "wrote tag_masterCategory for 120 items" in capsys.readouterr().out
+    assert main([*args, "--overwrite"]) == 0  # asked for: the catalogue column takes the tags

@@ -245,20 +245,59 @@ def test_a_store_refuses_another_models_vectors(tmp_path):
         exact.claim(IndexInfo("test-model", 32))
 
 
-def test_new_columns_are_refused_and_nothing_is_lost(tmp_path):
+def test_a_new_catalogue_column_is_added_in_place(store):
+    store.add(records(5))
+    extra = records(2, start=10)
+    extra.metadata["brand"] = ["A", "B"]
+    store.add(extra)
+    assert store.count() == 7 and store.columns()["brand"] == "text"
+    assert store.count({"brand": "B"}) == 1
+    assert store.get(["p0"])[0].metadata.get("brand") in (None, "")  # stored before the column existed
+
+
+def test_rows_that_do_not_fit_the_column_types_are_refused_and_nothing_is_lost(tmp_path):
     lance = LanceStore(tmp_path / "db")
     lance.claim(INFO)
     lance.add(records(5))
-    extra = records(2, start=10)
-    extra.metadata["brand"] = ["A", "B"]
-    with pytest.raises(StoreError, match=r"new columns \['brand'\]"):
-        lance.add(extra)
-    assert lance.count() == 5
     wrong = records(2, start=20)
     wrong.metadata["price"] = ["cheap", "dear"]
     with pytest.raises(StoreError, match="do not fit the index's column types"):
         lance.add(wrong)
     assert lance.count() == 5
+
+
+def test_tags_survive_reindexing_and_never_replace_a_catalogue_column(store):
+    """The index follows its catalogue after tags were written: changed rows go in and keep their
+    tags (a price change must not untag a product), new rows have none until classified; a
+    catalogue column is only overwritten when asked."""
+    store.add(records(10))
+    ids = [f"p{i}" for i in range(10)]
+    assert store.set_text_metadata(ids, {"style": ["casual"] * 5 + ["formal"] * 5}) == 10
+    changed = records(3, seed=5, start=8)  # p8, p9 rewritten, p10 new
+    store.add(changed)
+    assert store.count() == 11
+    assert store.count({"style": "casual"}) == 5 and store.count({"style": "formal"}) == 5
+    assert store.get(["p10"])[0].metadata.get("style") in (None, "")
+    assert store.set_text_metadata(ids, {"style": ["sporty"] * 10}) == 10  # a tag column is rewritten freely
+    genders = [h.metadata["gender"] for h in store.get(ids)]
+    with pytest.raises(StoreError, match="column 'gender' is a catalogue column of this index"):
+        store.set_text_metadata(ids, {"gender": ["x"] * 10, "style": ["y"] * 10})
+    assert [h.metadata["gender"] for h in store.get(ids)] == genders
+    assert store.count({"style": "sporty"}) == 10  # nothing of the refused write landed
+    assert store.set_text_metadata(ids[:1], {"gender": ["Other"]}, overwrite=True) == 1
+    assert store.get(ids[:1])[0].metadata["gender"] == "Other"
+
+
+def test_an_index_tagged_before_tags_were_nullable_follows_its_catalogue(tmp_path):
+    lance = LanceStore(tmp_path / "db")
+    lance.claim(INFO)
+    lance.add(records(5))
+    lance._table.add_columns({"style": "CAST('' AS STRING)"})  # what set_text_metadata wrote until now
+    lance._table.update(values={"style": "casual"})
+    lance = LanceStore(tmp_path / "db")
+    lance.add(records(3, seed=2, start=4))  # p4 rewritten, p5 and p6 new
+    assert lance.count() == 7 and lance.count({"style": "casual"}) == 5
+    assert lance.set_text_metadata(["p5"], {"style": ["formal"]}) == 1  # still a tag column, not a catalogue one
 
 
 @pytest.mark.parametrize(

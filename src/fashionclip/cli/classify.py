@@ -42,6 +42,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "classify the items already indexed, from their stored vectors",
     )
     parser.add_argument("--name", default="label", help="the column name for --labels (default 'label')")
+    parser.add_argument(
+        "--prefix",
+        default="",
+        help="--db: put this before every tag column's name (e.g. 'tag_'), so tags never "
+        "meet the catalogue's own columns",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--db: allow replacing a catalogue column's values with tags (refused otherwise)",
+    )
     parser.add_argument("--model", default=None, help="model (default: the index's model, else fashion-clip-mini)")
     parser.add_argument("-k", "--k", type=int, default=1, help="labels kept per attribute (default 1)")
     parser.add_argument("--multi-label", action="store_true", help="--labels: each label on its own, at --threshold")
@@ -95,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         _write(rows, ["id", "image", *names], args.output)
         print(f"classified {len(rows)} of {total} items into {args.output}")
     if store is not None and rows:
-        columns = {a.name: [r[a.name] for r in rows] for a in taxonomy.attributes}
-        written = store.set_text_metadata([r["id"] for r in rows], columns)
+        columns = {args.prefix + a.name: [r[a.name] for r in rows] for a in taxonomy.attributes}
+        written = store.set_text_metadata([r["id"] for r in rows], columns, overwrite=args.overwrite)
         print(f"wrote {', '.join(columns)} for {written} items into {args.db} (filter with --where)")
     return 0 if rows or not total else 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -91,9 +91,10 @@ class VectorStore(Protocol):
     def delete(self, ids: Sequence[str]) -> int:
         """Remove items by id; returns how many were there."""
 
-    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
-        """Write text metadata (e.g. zero-shot tags) for stored items, adding new columns;
-        vectors and other columns stay. Returns how many ids were stored."""
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool = False) -> int:
+        """Write text metadata (e.g. zero-shot tags) for stored items, adding new (nullable) tag
+        columns; vectors and other columns stay. A catalogue column is refused unless
+        ``overwrite``. Returns how many ids were stored."""
 
     def count(self, where: FilterSpec = None) -> int:
         """How many items (matching ``where``)."""
@@ -216,13 +217,28 @@ def check_paging(k: object, offset: object, error: type[Exception]) -> None:
         raise error(f"offset must be a non-negative integer, got {offset!r}")
 
 
-def check_text_columns(ids: Sequence[str], columns: dict[str, list[str]], kinds: dict[str, str]) -> None:
-    """Refuse what would corrupt an index: a base or numeric column, a bad name, uneven lengths."""
+def check_text_columns(
+    ids: Sequence[str],
+    columns: dict[str, list[str]],
+    kinds: dict[str, str],
+    tags: Collection[str],
+    overwrite: bool = False,
+) -> None:
+    """Refuse what would corrupt an index: a base or numeric column, a catalogue column (unless
+    ``overwrite``: tags written there would replace the catalogue's own values, and re-indexing
+    would not bring them back), a bad name, uneven lengths. ``tags``: the columns tags were
+    written to before."""
     for name, values in columns.items():
         check_column_name(name)
         if name in RESERVED_COLUMNS:
             raise StoreError(f"column {name!r} is the index's own; choose another name for tags")
         if kinds.get(name) == "numeric":
             raise StoreError(f"column {name!r} holds numbers in this index; tags are text")
+        if name in kinds and name not in tags and not overwrite:
+            raise StoreError(
+                f"column {name!r} is a catalogue column of this index: tags written there would replace its "
+                "values; give the tags another name (classify --name or --prefix), or overwrite it on purpose "
+                "(classify --overwrite, overwrite=True)"
+            )
         if len(values) != len(ids):
             raise StoreError(f"column {name!r}: {len(values)} values for {len(ids)} ids")

@@ -19,6 +19,7 @@ from fashionclip.store.base import (
     Hit,
     IndexInfo,
     Records,
+    Value,
     check_claim,
     check_paging,
     check_query,
@@ -43,6 +44,7 @@ class ExactStore:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._rows: list[dict[str, Any]] = []  # image, text, hash, vector_source, metadata
         self._kinds: dict[str, str] = {}
+        self._tags: set[str] = set()  # columns written by set_text_metadata, not by the catalogue
         self._bm25: Any = None
         self._columns_cache: dict[str, np.ndarray] | None = None
 
@@ -82,7 +84,9 @@ class ExactStore:
                 self._ids.append(item_id)
                 self._rows.append(row)
                 new_vectors.append(records.vectors[i])
-            else:
+            else:  # a rewritten row keeps its tags, as in the other stores
+                old = self._rows[at]["metadata"]
+                row["metadata"] = {**{t: old[t] for t in self._tags if t in old}, **row["metadata"]}
                 self._rows[at] = row
                 self._vectors[at] = records.vectors[i]
         if new_vectors:
@@ -101,9 +105,11 @@ class ExactStore:
         self._changed()
         return len(gone)
 
-    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
-        check_text_columns(ids, columns, self._kinds)
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool = False) -> int:
+        check_text_columns(ids, columns, self._kinds, self._tags, overwrite)
         for name in columns:
+            if name not in self._kinds:
+                self._tags.add(name)
             self._kinds.setdefault(name, "text")
         stored = 0
         for i, item_id in enumerate(ids):
@@ -112,9 +118,9 @@ class ExactStore:
                 continue
             stored += 1
             self._rows[at]["metadata"].update({name: str(values[i]) for name, values in columns.items()})
-        for row in self._rows:  # a new column reads "" where nothing was written, as in LanceDB
+        for row in self._rows:  # a new column is missing (None) where nothing was written, as in LanceDB
             for name in columns:
-                row["metadata"].setdefault(name, "")
+                row["metadata"].setdefault(name, None)
         self._changed()
         return stored
 
@@ -175,7 +181,8 @@ class ExactStore:
     def _hit(self, position: int, score: float, with_vectors: bool) -> Hit:
         row = self._rows[position]
         vector = self._vectors[position].copy() if with_vectors else None
-        return Hit(self._ids[position], score, row["image"], row["text"], dict(row["metadata"]), vector)
+        metadata = {name: _shown(row["metadata"].get(name), kind) for name, kind in self._kinds.items()}
+        return Hit(self._ids[position], score, row["image"], row["text"], metadata, vector)
 
     def _mask(self, where: FilterSpec) -> np.ndarray:
         conditions = parse_filter(where, self._kinds)
@@ -189,10 +196,15 @@ class ExactStore:
                 if kind == "numeric":
                     arrays[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
                 else:
-                    arrays[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
+                    arrays[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
             self._columns_cache = arrays
         return self._columns_cache
 
     def _changed(self) -> None:
         self._bm25 = None
         self._columns_cache = None
+
+
+def _shown(value: Value, kind: str) -> Value:
+    """A stored value as a hit shows it: a missing text is "", as in every store."""
+    return "" if value is None and kind == "text" else value

@@ -41,6 +41,7 @@ from fashionclip.store.memory_index import MemoryIndex
 TABLE = "items"
 _MODEL_KEY = b"fashionclip.model"
 _DIM_KEY = b"fashionclip.dim"
+_TAG_KEY = "fashionclip.tag"  # field metadata of a column that holds tags, not catalogue values
 _BASE = RESERVED_COLUMNS
 # below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
 ANN_MIN_ROWS = 10_000  # at 40k rows a LanceDB flat scan took 26 ms, an IVF_HNSW_SQ query 12 ms (recall 1.0)
@@ -115,6 +116,15 @@ class LanceStore:
             self._cache["columns"] = self._columns()
         return dict(self._cache["columns"])
 
+    def _tag_columns(self) -> set[str]:
+        """Columns that set_text_metadata made: marked in their field metadata, or (indexes written
+        before the mark) the non-nullable text columns that only tags were."""
+        return {
+            f.name
+            for f in self._table.schema
+            if f.name not in _BASE and ((f.metadata or {}).get(_TAG_KEY.encode()) or not f.nullable)
+        }
+
     def _columns(self) -> dict[str, str]:
         pa = self.pa
         kinds = {}
@@ -133,16 +143,25 @@ class LanceStore:
             self._table = self._db.create_table(TABLE, data=data)
             self._changed()
             return
-        schema = self._table.schema
-        extra = [name for name in data.column_names if name not in schema.names]
-        if extra:
-            raise StoreError(
-                f"{self.path}: the catalogue has new columns {extra} that this index does not hold; "
-                "rebuild the index (a new --db path) to add columns"
+        extra = [name for name in data.column_names if name not in self._table.schema.names]
+        if extra:  # a catalogue column new to this index: added in place, empty for the rows stored
+            floating = self.pa.types.is_floating
+            self._table.add_columns(
+                {n: f"CAST(NULL AS {'DOUBLE' if floating(data.schema.field(n).type) else 'STRING'})" for n in extra}
             )
-        missing = [f for f in schema if f.name not in data.column_names]
-        for f in missing:
-            data = data.append_column(f, self.pa.nulls(len(records), f.type))
+            self._changed()
+        legacy = [f.name for f in self._table.schema if not f.nullable and f.name not in _BASE]
+        if legacy:  # tag columns of an index written before tags were nullable and marked
+            self._table.alter_columns(*({"path": name, "nullable": True} for name in legacy))
+            self._table.update_field_metadata(*({"path": name, "metadata": {_TAG_KEY: "true"}} for name in legacy))
+            self._changed()
+        # a rewritten row keeps its tags (a price change must not untag it); a catalogue column
+        # the rows lack is empty, as the catalogue says; an appended row has no tags yet
+        kept = set() if new else self._tag_columns()
+        schema = self.pa.schema([f for f in self._table.schema if f.name not in kept or f.name in data.column_names])
+        for f in schema:
+            if f.name not in data.column_names:
+                data = data.append_column(f, self.pa.nulls(len(records), f.type))
         try:
             data = data.select(schema.names).cast(schema)
         except (self.pa.ArrowInvalid, self.pa.ArrowTypeError, self.pa.ArrowNotImplementedError) as exc:
@@ -163,13 +182,15 @@ class LanceStore:
             self._table.delete(f"id IN ({', '.join(_quote(i) for i in chunk)})")
         return before - self._table.count_rows()
 
-    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool = False) -> int:
         if self._table is None or not ids:
             return 0
-        check_text_columns(ids, columns, self.columns())
+        check_text_columns(ids, columns, self.columns(), self._tag_columns(), overwrite)
         new = [name for name in columns if name not in self.columns()]
         if new:
-            self._table.add_columns({name: "CAST('' AS STRING)" for name in new})
+            # nullable: rows added or rewritten later by indexing have no tags until classified again
+            self._table.add_columns({name: "CAST(NULL AS STRING)" for name in new})
+            self._table.update_field_metadata(*({"path": name, "metadata": {_TAG_KEY: "true"}} for name in new))
             self._changed()
         data = self.pa.table(
             {"id": self.pa.array(list(ids), self.pa.string())}
@@ -417,7 +438,12 @@ class LanceStore:
         return self._table.search().select(names).limit(self._table.count_rows() or 1).to_arrow()
 
     def _hit(self, row: dict[str, Any], score: float, with_vectors: bool) -> Hit:
-        metadata = {k: v for k, v in row.items() if k not in _BASE and not k.startswith("_")}
+        kinds = self.columns()
+        metadata = {  # a missing text (a tag not written yet) is "", as in every store
+            k: "" if v is None and kinds.get(k) == "text" else v
+            for k, v in row.items()
+            if k not in _BASE and not k.startswith("_")
+        }
         vector = np.asarray(row["vector"], dtype=np.float32) if with_vectors else None
         return Hit(row["id"], score, row["image"], row["text"] or "", metadata, vector)
 

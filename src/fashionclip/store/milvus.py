@@ -139,12 +139,10 @@ class MilvusStore:
         if not self._exists():
             kinds = {name: column_kind(values) for name, values in records.metadata.items()}
             self._create(info, kinds)
-        extra = [name for name in records.metadata if name not in kinds]
-        if extra:
-            raise StoreError(
-                f"Milvus collection {self.collection!r}: the catalogue has new columns {extra} that this index "
-                "does not hold; rebuild the index (a new collection) to add columns"
-            )
+        extra = {name: column_kind(values) for name, values in records.metadata.items() if name not in kinds}
+        if extra:  # a catalogue column new to this index: a dynamic field, as tags are
+            kinds = {**kinds, **extra}
+            self._save_properties({**self._properties(), "columns": kinds, "tags": sorted(self._tag_columns())})
         rows = [self._row(records, i, kinds) for i in range(len(records))]
         for start in range(0, len(rows), _PAGE):
             chunk = rows[start : start + _PAGE]
@@ -161,14 +159,17 @@ class MilvusStore:
             self._client.delete(self.collection, ids=present[start : start + _PAGE])
         return len(present)
 
-    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]]) -> int:
+    def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool = False) -> int:
         if not self._exists() or not ids:
             return 0
         kinds = self.columns()
-        check_text_columns(ids, columns, kinds)
+        tags = self._tag_columns()
+        check_text_columns(ids, columns, kinds, tags, overwrite)
         new = {name: "text" for name in columns if name not in kinds}
         if new:
-            self._save_properties({**self._properties(), "columns": {**kinds, **new}})  # type: ignore[dict-item]
+            self._save_properties(
+                {**self._properties(), "columns": {**kinds, **new}, "tags": sorted(tags | set(new))}  # type: ignore[dict-item]
+            )
         index = {item: i for i, item in enumerate(ids)}
         stored = 0
         for start in range(0, len(ids), _PAGE):
@@ -295,6 +296,15 @@ class MilvusStore:
                 )
             self._meta = json.loads(properties[_PROPERTY])
         return self._meta
+
+    def _tag_columns(self) -> set[str]:
+        """Columns that set_text_metadata made (collections written before this was recorded:
+        their dynamic fields, which only tags were then)."""
+        meta = self._properties() or {}
+        if "tags" in meta:
+            return set(meta["tags"])
+        typed = {f["name"] for f in self._client.describe_collection(self.collection).get("fields", [])}
+        return {name for name in meta.get("columns", {}) if name not in typed}
 
     def _save_properties(self, meta: dict[str, Any]) -> None:
         self._client.alter_collection_properties(self.collection, properties={_PROPERTY: json.dumps(meta)})
