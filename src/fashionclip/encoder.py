@@ -102,6 +102,7 @@ class Encoder:
     ) -> None:
         self.spec = spec
         self.checkpoint = checkpoint
+        self._checkpoint_id: str | None = None
         self.backend = backend
         self.tokenizer = tokenizer
         self.preprocess = preprocess
@@ -131,6 +132,15 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
+
+    @property
+    def checkpoint_id(self) -> str:
+        """The checkpoint's content key (:func:`fashionclip.identity.checkpoint_id`), computed once."""
+        if self._checkpoint_id is None:
+            from fashionclip.identity import checkpoint_id
+
+            self._checkpoint_id = checkpoint_id(self.checkpoint)
+        return self._checkpoint_id
 
     def fingerprint(self) -> str:
         """A short key for caches of this encoder's outputs: the checkpoint's files (see

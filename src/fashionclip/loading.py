@@ -120,7 +120,7 @@ def _download(resolved: Resolved) -> Path:
         why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else f"download failed ({detail})"
         raise ModelNotAvailableError(
             f"model {name!r} (Hugging Face {repo!r}) is not available: {why}. "
-            f"Download it once where the hub is reachable (`huggingface-cli download {repo}`, "
+            f"Download it once where the hub is reachable (`hf download {repo}`, "
             "then copy ~/.cache/huggingface), or pass a local checkpoint directory."
         ) from None
     return path

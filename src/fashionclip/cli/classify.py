@@ -12,6 +12,8 @@ import numpy as np
 from fashionclip.catalog import read_catalog
 from fashionclip.errors import ClassificationError
 from fashionclip.loading import load_model
+from fashionclip.search.indexer import index_info
+from fashionclip.store.base import same_model
 from fashionclip.zeroshot.taxonomy import Attribute, Tagger, Taxonomy
 
 _FORMATS = (".csv", ".parquet")
@@ -75,9 +77,13 @@ def run(args: argparse.Namespace) -> int:
     taxonomy = _taxonomy(args)
     store = _store(args.db) if args.db else None
     model = args.model or (store.info().model if store is not None else "fashion-clip-mini")
-    if store is not None and model != store.info().model:
-        raise ClassificationError(f"--model {model!r}: the index at {args.db!r} holds {store.info().model!r} vectors")
+    stored = store.info().model if store is not None else model
+    mismatch = f"--model {model!r}: the index at {args.db!r} holds {stored!r} vectors"
+    if model != stored and not Path(model).expanduser().is_dir() and not Path(stored).is_dir():
+        raise ClassificationError(mismatch)  # two registry or hub names: no need to load either
     encoder = load_model(model)
+    if store is not None and not same_model(store.info(), index_info(encoder)):  # folders: their content decides
+        raise ClassificationError(mismatch)
     tagger = Tagger(encoder, taxonomy)
     if args.inputs:
         ids, images = _items(args.inputs)

@@ -40,7 +40,7 @@ from fashionclip.config import PreprocessConfig
 from fashionclip.errors import ImageLoadError
 from fashionclip.io import cache_dir
 from fashionclip.preprocess.image import ImageLimits, ImagePreprocessor, read_image_bytes
-from fashionclip.search.indexer import IndexReport, embedding_hash, finish_index, row_hash, typed_items
+from fashionclip.search.indexer import IndexReport, embedding_hash, finish_index, hash_key, row_hash, typed_items
 from fashionclip.store.base import IndexInfo, Records, VectorStore
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def index_catalog_ray(
     delete_missing: bool = True,
     limits: ImageLimits = ImageLimits(),
     store_key: str = "",
+    checkpoint: str = "",
 ) -> IndexReport:
     """Bring ``store`` in line with ``catalog`` as :func:`fashionclip.search.indexer.index_catalog`
     does, with the embedding done by Ray Data (see the module docstring)."""
@@ -111,7 +112,8 @@ def index_catalog_ray(
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")
     ray = require("ray", "ray", feature="indexing with --engine ray")
     started = time.perf_counter()
-    store.claim(IndexInfo(encoder_name, embedding_dim))
+    store.claim(IndexInfo(encoder_name, embedding_dim, checkpoint))
+    encoder_name = hash_key(store)  # the recorded name: see hash_key
     stored = store.hashes()
     report = IndexReport(problems=list(catalog.problems))
     numeric = [name for name, kind in store.columns().items() if kind == "numeric"]

@@ -11,9 +11,9 @@ from fashionclip.catalog.reader import CatalogData, ColumnMap, read_catalog
 from fashionclip.encoder import Encoder
 from fashionclip.errors import QueryError
 from fashionclip.preprocess.image import ImageInput
-from fashionclip.search.indexer import IndexReport, index_catalog
+from fashionclip.search.indexer import IndexReport, index_catalog, index_info
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
-from fashionclip.store.base import Hit, IndexInfo, VectorStore, check_claim, check_paging
+from fashionclip.store.base import Hit, VectorStore, check_claim, check_paging
 from fashionclip.store.filters import FilterSpec
 from fashionclip.store.uri import MEMORY, open_store
 
@@ -46,6 +46,11 @@ class Catalog:
             return cls(store, model)  # an Encoder, or any object with its embedding methods
         info = store.info()
         name = model or (info.model if info else "fashion-clip-mini")
+        if model is None and info is not None and Path(name).is_absolute() and not Path(name).exists():
+            raise QueryError(
+                f"this index was built with the model folder {name!r}, which is not there any more; "
+                "give the folder's new place (model=..., --model): its weights are checked against the index"
+            )
         from fashionclip.loading import load_model
 
         return cls(store, load_model(name, **load_options))
@@ -91,17 +96,19 @@ class Catalog:
             from fashionclip.distributed import RayOptions, index_catalog_ray, model_ref
 
             encoder = self.encoder
+            info = index_info(encoder)
             return index_catalog_ray(
                 self.store,
                 model_ref(encoder),
-                encoder.name,
-                encoder.embedding_dim,
+                info.model,
+                info.dim,
                 encoder.preprocess,
                 data,
                 ray or RayOptions(batch_size=min(batch_size, 256)),
                 delete_missing=delete_missing,
                 limits=encoder.image_preprocessor.limits,
                 store_key=_location(self.store),
+                checkpoint=info.checkpoint,
             )
         return index_catalog(
             self.store,
@@ -227,8 +234,8 @@ class Catalog:
     def _query_vector(
         self, text: str | None, image: ImageInput | None, like: str | None, image_weight: float
     ) -> np.ndarray:
-        wanted = IndexInfo(self.encoder.name, self.encoder.embedding_dim)
-        check_claim(self.store.info(), wanted, "this index")  # another model's queries would rank noise
+        # another model's queries would rank noise
+        check_claim(self.store.info(), index_info(self.encoder), "this index")
         visual: list[np.ndarray] = []  # the image and/or the product named by `like`, equal shares
         if image is not None:
             visual.append(self.encoder.encode_images(image))

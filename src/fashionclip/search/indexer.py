@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 from fashionclip.catalog.reader import NOT_A_NUMBER, CatalogData, CatalogItem, Problem, to_number
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ImageLoadError
+from fashionclip.identity import portable_name
 from fashionclip.preprocess.image import read_image_bytes
 from fashionclip.store.base import IndexInfo, Records, VectorStore
 
@@ -63,6 +65,22 @@ def row_hash(item: CatalogItem) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def index_info(encoder: Any) -> IndexInfo:
+    """What an index built with ``encoder`` records: a portable name (a local folder's absolute
+    path), the dimension and the checkpoint's content key ("" for encoders without a checkpoint)."""
+    spec = getattr(encoder, "spec", None)
+    name = portable_name(spec) if spec is not None else encoder.name
+    return IndexInfo(name, encoder.embedding_dim, getattr(encoder, "checkpoint_id", "") or "")
+
+
+def hash_key(store: VectorStore) -> str:
+    """The model's part of every content hash: the name the index recorded when it was made, so
+    the same model by another spelling, or moved, embeds nothing again (the claim has checked
+    that it is the same model)."""
+    info = store.info()
+    return info.model if info is not None else ""
+
+
 def index_catalog(
     store: VectorStore,
     encoder: Encoder,
@@ -81,7 +99,8 @@ def index_catalog(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     start = time.perf_counter()
-    store.claim(IndexInfo(encoder.name, encoder.embedding_dim))
+    store.claim(index_info(encoder))
+    model_key = hash_key(store)
     stored = store.hashes()
     report = IndexReport(problems=list(catalog.problems))
     numeric = [name for name, kind in store.columns().items() if kind == "numeric"]
@@ -92,7 +111,7 @@ def index_catalog(
     ):
         for begin in range(0, len(catalog.items), batch_size):
             batch = catalog.items[begin : begin + batch_size]
-            _index_batch(store, encoder, typed_items(batch, numeric, report), stored, report, pool)
+            _index_batch(store, encoder, model_key, typed_items(batch, numeric, report), stored, report, pool)
             progress.update(len(batch))
     return finish_index(store, catalog, stored, report, delete_missing, start)
 
@@ -145,6 +164,7 @@ def _read(item: CatalogItem) -> bytes | ImageLoadError | None:
 def _index_batch(
     store: VectorStore,
     encoder: Encoder,
+    model_key: str,
     batch: Sequence[CatalogItem],
     stored: dict[str, str],
     report: IndexReport,
@@ -156,7 +176,7 @@ def _index_batch(
         if isinstance(data, ImageLoadError):
             report.problems.append(Problem(f"item {item.id!r}", f"image {data.reason}", item.id))
             continue
-        new = f"{embedding_hash(data, item.text, encoder.name)}:{row_hash(item)}"
+        new = f"{embedding_hash(data, item.text, model_key)}:{row_hash(item)}"
         old = stored.get(item.id)
         if old == new:
             report.unchanged += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,10 +20,13 @@ RESERVED_COLUMNS = ("id", "vector", "image", "text", "content_hash", "vector_sou
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """What made an index's vectors: the model name and the embedding dimension."""
+    """What made an index's vectors: the model's name (a local folder's absolute path), the
+    embedding dimension, and the checkpoint's content key (:func:`fashionclip.identity.checkpoint_id`;
+    "" where unknown, as in indexes written before it was recorded)."""
 
     model: str
     dim: int
+    checkpoint: str = ""
 
 
 @dataclass
@@ -190,12 +194,37 @@ def column_kind(values: Sequence[Value]) -> str:
 
 
 def check_claim(current: IndexInfo | None, wanted: IndexInfo, where: str) -> None:
-    """Refuse to mix models or dimensions in one index."""
-    if current is not None and current != wanted:
+    """Refuse to mix models or dimensions in one index. Where both sides know the checkpoint's
+    content, it decides (whatever the name it was loaded by: a moved folder is the same model,
+    new weights in the same folder are not); else the names do."""
+    if current is None or same_model(current, wanted):
+        return
+    if current.model == wanted.model and current.dim == wanted.dim:
         raise ModelMismatchError(
-            f"{where} holds vectors of model {current.model!r} (dim {current.dim}); "
-            f"refusing to mix in {wanted.model!r} (dim {wanted.dim}). Use another index path or rebuild it."
+            f"{where} was built with other weights of {current.model!r} (checkpoint {current.checkpoint}, now "
+            f"{wanted.checkpoint}): its vectors no longer match the model's queries. Index into a new path "
+            "(or delete this index) to embed everything again, or load the weights it was built with."
         )
+    raise ModelMismatchError(
+        f"{where} holds vectors of model {current.model!r} (dim {current.dim}); "
+        f"refusing to mix in {wanted.model!r} (dim {wanted.dim}). Use another index path or rebuild it."
+    )
+
+
+def same_model(a: IndexInfo, b: IndexInfo) -> bool:
+    """Whether two claims are one model: the same checkpoint content where both know it."""
+    if a.dim != b.dim:
+        return False
+    if a.checkpoint and b.checkpoint:
+        return a.checkpoint == b.checkpoint
+    return a.model == b.model or _same_folder(a.model, b.model)
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """Two spellings of one model folder (an index written before checkpoints were recorded holds
+    the spelling it was built with)."""
+    first, second = (Path(n[len("local-dir:") :] if n.startswith("local-dir:") else n).expanduser() for n in (a, b))
+    return first.is_dir() and second.is_dir() and first.resolve() == second.resolve()
 
 
 def check_query(vector: np.ndarray, dim: int | None, k: int, offset: int) -> np.ndarray:

@@ -41,6 +41,7 @@ from fashionclip.store.memory_index import MemoryIndex
 TABLE = "items"
 _MODEL_KEY = b"fashionclip.model"
 _DIM_KEY = b"fashionclip.dim"
+_CHECKPOINT_KEY = b"fashionclip.checkpoint"
 _TAG_KEY = "fashionclip.tag"  # field metadata of a column that holds tags, not catalogue values
 _BASE = RESERVED_COLUMNS
 # below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
@@ -103,7 +104,7 @@ class LanceStore:
         meta = self._schema().metadata or {}
         if _MODEL_KEY not in meta:
             raise StoreError(f"{self.path}: the table {TABLE!r} was not written by fashionclip (no model recorded)")
-        return IndexInfo(meta[_MODEL_KEY].decode(), int(meta[_DIM_KEY]))
+        return IndexInfo(meta[_MODEL_KEY].decode(), int(meta[_DIM_KEY]), meta.get(_CHECKPOINT_KEY, b"").decode())
 
     def claim(self, info: IndexInfo) -> None:
         check_claim(self.info(), info, f"the index at {str(self.path)!r}")
@@ -463,7 +464,11 @@ class LanceStore:
             columns[name] = _column(pa, name, values, kinds.get(name))
         schema = pa.schema(
             [pa.field(n, c.type) for n, c in columns.items()],
-            metadata={_MODEL_KEY: info.model.encode(), _DIM_KEY: str(info.dim).encode()},
+            metadata={
+                _MODEL_KEY: info.model.encode(),
+                _DIM_KEY: str(info.dim).encode(),
+                _CHECKPOINT_KEY: info.checkpoint.encode(),
+            },
         )
         return pa.Table.from_arrays(list(columns.values()), schema=schema)
 

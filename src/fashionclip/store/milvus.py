@@ -121,7 +121,7 @@ class MilvusStore:
         meta = self._properties()
         if meta is None:
             return self._pending
-        return IndexInfo(meta["model"], int(meta["dim"]))
+        return IndexInfo(meta["model"], int(meta["dim"]), meta.get("checkpoint", ""))
 
     def claim(self, info: IndexInfo) -> None:
         check_claim(self.info(), info, f"the Milvus collection {self.collection!r} at {self.uri!r}")
@@ -348,7 +348,7 @@ class MilvusStore:
         self._client.create_collection(
             self.collection, schema=schema, index_params=self._index_params(kinds), consistency_level="Strong"
         )
-        self._save_properties({"model": info.model, "dim": info.dim, "columns": kinds})
+        self._save_properties({"model": info.model, "dim": info.dim, "checkpoint": info.checkpoint, "columns": kinds})
 
     def _index_params(self, columns: dict[str, str] | None = None) -> Any:
         """The vector index; with ``columns``, also the BM25 index and a scalar index per column."""
