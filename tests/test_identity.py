@@ -57,7 +57,9 @@ def test_an_index_opens_from_anywhere_with_any_spelling_of_its_model_and_after_a
     for spelling in (str(tmp_path / "mm"), "../mm", f"local-dir:{tmp_path / 'mm'}"):
         assert Catalog.open(db, model=spelling).search("product", k=3), spelling
     os.rename(tmp_path / "mm", tmp_path / "moved")
-    with pytest.raises(QueryError, match="model folder .*mm', which is not there any more; give the folder's new place"):
+    with pytest.raises(
+        QueryError, match="model folder .*mm', which is not there any more; give the folder's new place"
+    ):
         Catalog.open(db)
     moved = Catalog.open(db, model=str(tmp_path / "moved"))
     assert moved.search("product", k=3)  # the same weights: the same model

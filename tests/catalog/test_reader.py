@@ -136,3 +136,25 @@ def test_empty_folder_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CatalogError, match="holds no images"):
         read_catalog(tmp_path / "empty")
+
+
+def test_warnings_name_a_missing_image_column_and_a_column_kept_as_text(tmp_path):
+    rows = "\n".join(f"{i},shots/{i}.JPG?w=200,shirt {i},{i}.5" for i in range(10))
+    csv = write(tmp_path / "c.csv", f"id,photo_file,title,price\n{rows}\n10,shots/10.jpg,shirt,n/a\n")
+    data = read_catalog(csv)
+    assert data.items and all(not item.image for item in data.items)  # texts only, as before
+    assert data.warnings == [
+        "no image column (looked for image, image_path, image_url, path, url, file, filepath): indexing texts "
+        "only; column 'photo_file' holds image paths or URLs: --image-column photo_file",
+        "column 'price' is kept as text: 1 of 11 values are not numbers ('n/a'); --numeric price reads it as "
+        "numbers and skips those rows",
+    ]
+    with pytest.raises(CatalogError, match="no image column"):
+        read_catalog(csv, strict=True)
+    clean = read_catalog(csv, ColumnMap(image="photo_file", numeric=["price"]))
+    assert clean.warnings == [] and len(clean.items) == 10 and len(clean.problems) == 1
+
+
+def test_codes_with_leading_zeros_and_mostly_text_columns_raise_no_warning(tmp_path):
+    csv = write(tmp_path / "c.csv", "id,image,title,code,colour\n1,a.jpg,x,00123,red\n2,b.jpg,y,00124,3\n")
+    assert read_catalog(csv).warnings == []

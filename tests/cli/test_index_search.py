@@ -120,3 +120,57 @@ def test_index_and_search_in_milvus_lite(tmp_path, capsys):
     assert [h["id"] for h in found] == [h["id"] for h in same]  # both stores, one ranking
     assert main(["index", str(folder / "catalog.csv"), "--db", db, "--no-progress"]) == 0
     assert f"{len(rows)} unchanged" in capsys.readouterr().out
+
+
+def _shop_with(tmp_path, header: str, rows: list[str]):  # noqa: ANN202
+    from fashionclip.sample import sample_catalog
+
+    root, _ = sample_catalog()
+    photo = root / "images" / "1163.jpg"
+    lines = [header] + [row.format(photo=photo) for row in rows]
+    (tmp_path / "feed.csv").write_text("\n".join(lines) + "\n")
+    return str(tmp_path / "feed.csv")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{work}/missing.csv"], "does not exist"),
+        (["{feed}", "--image-column", "nope"], "no image column 'nope'"),
+        (["{feed}", "--model", "{work}/nowhere"], "nowhere"),
+        (["{feed}", "--strict"], "no image column"),
+    ],
+)
+@pytest.mark.parametrize("db", ["shop.lance", "milvus-lite:shop.db"])
+def test_a_failed_index_run_leaves_nothing_it_created(tmp_path, capsys, monkeypatch, args, message, db):
+    monkeypatch.chdir(tmp_path)
+    feed = _shop_with(tmp_path, "id,image_link,title", ["1,{photo},red shirt", "2,{photo},blue jeans"])
+    assert main(["index", *[a.format(work=tmp_path, feed=feed) for a in args], "--db", db, "--no-progress"]) == 1
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.csv"]
+
+
+def test_searching_an_index_that_is_not_there_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for db in ("milvus-lite:nothere.db", "nothere.lance"):
+        assert main(["search", "--db", db, "red"]) == 1
+        assert "no index at" in capsys.readouterr().err
+        assert main(["classify", "--db", db, "--labels", "a,b"]) == 1
+        assert "no index there" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_misnamed_image_column_and_a_stray_text_among_numbers_are_named(tmp_path, capsys):
+    rows = [f"{i},{{photo}},shirt {i},{10 + i}" for i in range(12)] + ["12,{photo},shirt 12,cheap"]
+    feed = _shop_with(tmp_path, "id,image_link,title,price", rows)
+    db = str(tmp_path / "shop.lance")
+    assert main(["index", feed, "--db", db, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "no image column (looked for image, " in err and "--image-column image_link" in err
+    assert "column 'price' is kept as text: 1 of 13 values are not numbers ('cheap')" in err
+    assert main(["index", feed, "--db", str(tmp_path / "strict.lance"), "--strict", "--no-progress"]) == 1
+    assert not (tmp_path / "strict.lance").exists()
+    fixed = ["--image-column", "image_link", "--numeric", "price"]
+    assert main(["index", feed, "--db", str(tmp_path / "fixed.lance"), *fixed, "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "warning" not in out.err and "12 added" in out.out and "1 skipped" in out.out

@@ -120,3 +120,17 @@ def test_bad_train_arguments_exit_1_with_a_clear_message(pairs, tmp_path, capsys
 def test_unknown_model_to_fine_tune(pairs, tmp_path, capsys):
     assert main(["train", str(pairs), "--output", str(tmp_path / "o"), "--model", "no-such-model"]) == 1
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_a_run_that_fails_before_training_leaves_no_output_folder(pairs, tmp_path, capsys):
+    out = tmp_path / "ft"
+    # offline (the tests set HF_HUB_OFFLINE) and not cached: the hub checkpoint cannot load
+    args = ["--model", "fashion-clip", "--batch-size", "16", "--epochs", "1", "--no-progress"]
+    assert main(["train", str(pairs), *args, "--output", str(out)]) == 1
+    assert "fashion-clip" in capsys.readouterr().err
+    assert not out.exists()
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    (existing / "notes.txt").write_text("my own file")
+    assert main(["train", str(pairs), *args, "--output", str(existing)]) == 1
+    assert (existing / "notes.txt").read_text() == "my own file"  # a folder that was there stays

@@ -57,12 +57,14 @@ class Problem:
 
 @dataclass
 class CatalogData:
-    """The readable items of a catalogue file, the skipped rows, and the column types."""
+    """The readable items of a catalogue file, the skipped rows, the column types, and warnings
+    about the file as a whole (a missing image column, a column kept as text by a few values)."""
 
     items: list[CatalogItem]
     problems: list[Problem]
     numeric_columns: list[str]
     source: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,17 @@ def _rows_to_catalog(
         texts = [c for c in TEXT_COLUMNS if c in present][:1]
     if image_col is None and not columns.image_template and not texts:
         raise CatalogError(f"{where}: no image column ({', '.join(IMAGE_COLUMNS)}) and no text column")
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:  # strict: a warning is an error
+        if strict:
+            raise CatalogError(f"{where}: {message}")
+        warnings.append(message)
+
+    if image_col is None and not columns.image_template:
+        looks = [c for c in present if c not in (id_col, *texts) and _holds_images(rows, c)]
+        hint = f"; column {looks[0]!r} holds image paths or URLs: --image-column {looks[0]}" if looks else ""
+        warn(f"no image column (looked for {', '.join(IMAGE_COLUMNS)}): indexing texts only{hint}")
     taken = {id_col, image_col, *texts}
     meta_cols = list(columns.metadata) if columns.metadata is not None else [c for c in present if c not in taken]
     for name in [*meta_cols, *columns.numeric]:
@@ -180,6 +193,11 @@ def _rows_to_catalog(
         if name in _RESERVED:
             raise CatalogError(f"{where}: metadata column {name!r} clashes with a name the index uses; rename it")
     numeric = _numeric_columns(rows, meta_cols, columns.numeric, typed)
+    for name, bad, total in _mostly_numbers(rows, [c for c in meta_cols if c not in numeric], typed):
+        warn(
+            f"column {name!r} is kept as text: {len(bad)} of {total} values are not numbers "
+            f"({', '.join(repr(v) for v in bad[:3])}); --numeric {name} reads it as numbers and skips those rows"
+        )
 
     items: list[CatalogItem] = []
     problems: list[Problem] = []
@@ -234,7 +252,7 @@ def _rows_to_catalog(
             image = str(root / image)
         seen.add(item_id)
         items.append(CatalogItem(item_id, image or None, text, metadata))
-    return CatalogData(items, problems, sorted(numeric), where)
+    return CatalogData(items, problems, sorted(numeric), where, warnings)
 
 
 NOT_A_NUMBER = object()  # what to_number returns for text that is not a number
@@ -285,6 +303,34 @@ def _numeric_columns(
         elif all(to_number(v) is not NOT_A_NUMBER and not _leading_zero(str(v)) for v in filled):
             numeric.add(name)
     return numeric
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+
+def _holds_images(rows: list[dict[str, Any]], name: str) -> bool:
+    """Whether most filled cells of a column look like image files or image URLs."""
+    cells = [cell_text(row.get(name)) for row in rows[:200]]
+    filled = [c for c in cells if c]
+    looks = sum(c.lower().split("?")[0].endswith(_IMAGE_SUFFIXES) for c in filled)
+    return bool(filled) and looks * 2 > len(filled)
+
+
+def _mostly_numbers(rows: list[dict[str, Any]], names: Sequence[str], typed: bool) -> list[tuple[str, list[Any], int]]:
+    """Text columns that a few values keep from being numeric (at least 90% numbers): each with
+    those values and the count of filled cells."""
+    found = []
+    for name in names:
+        filled = [v for v in (row.get(name) for row in rows) if cell_text(v)]
+        if typed:
+            bad = [v for v in filled if not (isinstance(v, (int, float)) and not isinstance(v, bool))]
+        else:
+            if any(_leading_zero(str(v)) for v in filled):
+                continue  # codes such as "00123" are text on purpose
+            bad = [v for v in filled if to_number(v) is NOT_A_NUMBER]
+        if filled and bad and len(bad) * 10 <= len(filled):
+            found.append((name, bad, len(filled)))
+    return found
 
 
 def _leading_zero(text: str) -> bool:

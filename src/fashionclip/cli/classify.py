@@ -119,9 +119,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store(db: str):
-    from fashionclip.store.uri import is_milvus, open_store
+    from fashionclip.store.uri import local_path, open_store
 
-    if not is_milvus(db) and not Path(db).is_dir():
+    path = local_path(db)
+    if path is not None and not path.exists():  # opening would create an empty one
         raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
     store = open_store(db)
     if store.info() is None:
@@ -143,6 +144,8 @@ def _items(inputs: list[str]) -> tuple[list[str], list[str]]:
     """Ids and image references: a catalogue's rows with an image, or the image files given."""
     if len(inputs) == 1 and (Path(inputs[0]).is_dir() or inputs[0].lower().endswith((".csv", ".jsonl", ".parquet"))):
         data = read_catalog(inputs[0])
+        for warning in data.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         for problem in data.problems:
             print(f"skipped {problem.item}: {problem.reason}", file=sys.stderr)
         items = [item for item in data.items if item.image]

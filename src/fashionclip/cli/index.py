@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from fashionclip.catalog import ColumnMap
+from fashionclip.cli._cleanup import removed_on_failure
 from fashionclip.cli._options import add_precision_options, precision_options
+from fashionclip.store.uri import local_path
 
 SHOWN_PROBLEMS = 20
 
@@ -37,6 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", help="folder relative image paths start from (default: the catalogue's folder)")
     parser.add_argument("--batch-size", type=int, default=256, help="items per committed batch (default 256)")
     parser.add_argument("--keep-missing", action="store_true", help="keep indexed items that left the catalogue")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first bad row or warning (no image column found, a column kept as text) instead of "
+        "reporting it",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_precision_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -84,17 +92,23 @@ def run(args: argparse.Namespace) -> int:
         )
     elif args.address or args.work_dir or args.keep_shards:
         raise ValueError("--address, --work-dir and --keep-shards go with --engine ray")
-    catalog = Catalog.open(args.db, model=args.model, **options)
-    report = catalog.index(
-        args.catalog,
-        columns,
-        root=args.root,
-        batch_size=args.batch_size,
-        delete_missing=not args.keep_missing,
-        show_progress=False if args.no_progress else None,
-        engine=args.engine,
-        ray=ray_options,
-    )
+    opened: list[Catalog] = []
+    with removed_on_failure(local_path(args.db), empty=lambda: not opened or len(opened[0]) == 0):
+        catalog = Catalog.open(args.db, model=args.model, **options)
+        opened.append(catalog)
+        report = catalog.index(
+            args.catalog,
+            columns,
+            root=args.root,
+            batch_size=args.batch_size,
+            delete_missing=not args.keep_missing,
+            show_progress=False if args.no_progress else None,
+            engine=args.engine,
+            ray=ray_options,
+            strict=args.strict,
+        )
+    for warning in report.warnings:
+        print(f"warning: {warning} (--strict makes this an error)", file=sys.stderr)
     for problem in report.problems[:SHOWN_PROBLEMS]:
         print(f"skipped: {problem}", file=sys.stderr)
     if len(report.problems) > SHOWN_PROBLEMS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fashionclip.store.base import Hit
@@ -54,9 +53,10 @@ def open_index(db: str, model: str | None, **load_options: Any) -> Catalog:
     """The catalogue index at ``db`` for querying; a missing or empty index is an error.
     ``load_options`` go to :func:`fashionclip.load_model` (backend, precision)."""
     from fashionclip.search import Catalog
-    from fashionclip.store.uri import MEMORY, is_milvus
+    from fashionclip.store.uri import local_path
 
-    if not is_milvus(db) and db != MEMORY and not Path(db).expanduser().is_dir():
+    path = local_path(db)
+    if path is not None and not path.exists():  # opening would create an empty one
         raise FileNotFoundError(f"no index at {db!r}; build one with 'fashionclip index CATALOG --db {db}'")
     catalog = Catalog.open(db, model=model, **load_options)
     if len(catalog) == 0:

@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from fashionclip.cli._cleanup import removed_on_failure
+
 _AUGMENT_PRESETS: dict[str, dict[str, float]] = {
     "none": {"crop_scale": 1.0, "flip": 0.0},
     "light": {"crop_scale": 0.8, "flip": 0.5},
@@ -183,9 +185,17 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     logging.getLogger("fashionclip").setLevel(logging.INFO)
-    result = train(config, resume=args.resume, progress=not args.no_progress)
+    with removed_on_failure(None if args.resume else Path(config.output), empty=lambda: not _saved(config.output)):
+        result = train(config, resume=args.resume, progress=not args.no_progress)
     summary = ", ".join(f"{k} {v:.3f}" for k, v in result.validation.items() if isinstance(v, float))
     print(f"trained {result.epochs} epochs ({result.steps} steps) in {result.seconds / 60:.1f} min")
     print(f"validation: {summary}")
     print(f"model written to {result.output} (load it with fashionclip.load_model({str(result.output)!r}))")
     return 0
+
+
+def _saved(output: str) -> bool:
+    """Whether a run wrote a checkpoint to resume from (then its folder is kept)."""
+    from fashionclip.training.trainer import CHECKPOINT
+
+    return (Path(output) / CHECKPOINT).is_file()

@@ -115,7 +115,7 @@ def index_catalog_ray(
     store.claim(IndexInfo(encoder_name, embedding_dim, checkpoint))
     encoder_name = hash_key(store)  # the recorded name: see hash_key
     stored = store.hashes()
-    report = IndexReport(problems=list(catalog.problems))
+    report = IndexReport(problems=list(catalog.problems), warnings=list(catalog.warnings))
     numeric = [name for name, kind in store.columns().items() if kind == "numeric"]
     items = typed_items(catalog.items, numeric, report)
     shards = _plan(items, options.shard_size, model, preprocess)

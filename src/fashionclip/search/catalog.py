@@ -79,8 +79,11 @@ class Catalog:
         show_progress: bool | None = None,
         engine: str = "local",
         ray: RayOptions | None = None,
+        strict: bool = False,
     ) -> IndexReport:
         """Index a catalogue file or folder (see :func:`fashionclip.catalog.read_catalog`), incrementally.
+        The report's ``warnings`` name what looks wrong with the file as a whole (no image column
+        found, a column kept as text by a few values); ``strict`` makes them, and any bad row, errors.
 
         ``engine="ray"`` embeds with Ray Data (``ray``: :class:`fashionclip.distributed.RayOptions`,
         the cluster address, workers and GPUs); the result is the same index.
@@ -91,7 +94,7 @@ class Catalog:
             data = source
         else:
             numeric = [name for name, kind in self.store.columns().items() if kind == "numeric"]
-            data = read_catalog(source, columns, root=root, known_numeric=numeric)
+            data = read_catalog(source, columns, root=root, known_numeric=numeric, strict=strict)
         if engine == "ray":
             from fashionclip.distributed import RayOptions, index_catalog_ray, model_ref
 

@@ -41,6 +41,7 @@ class IndexReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     total: int = 0
+    warnings: list[str] = field(default_factory=list)  # about the catalogue as a whole
 
     def summary(self) -> str:
         return (
@@ -102,7 +103,7 @@ def index_catalog(
     store.claim(index_info(encoder))
     model_key = hash_key(store)
     stored = store.hashes()
-    report = IndexReport(problems=list(catalog.problems))
+    report = IndexReport(problems=list(catalog.problems), warnings=list(catalog.warnings))
     numeric = [name for name, kind in store.columns().items() if kind == "numeric"]
     quiet = not (show_progress if show_progress is not None else len(catalog.items) >= 1000)
     with (

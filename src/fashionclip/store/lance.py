@@ -85,7 +85,9 @@ class LanceStore:
         self._memory: MemoryIndex | None = None
         self._stale = True  # the table may have moved past the memory index's version
         self._memory_lock = threading.Lock()  # one build, however many threads query at once
-        self._db = self.lancedb.connect(str(self.path))
+        # connecting makes the folder: a new index's folder appears with its first rows, so a run
+        # that fails before writing leaves nothing behind
+        self._db = self.lancedb.connect(str(self.path)) if self.path.exists() else None
         self._pending: IndexInfo | None = None
         self._cache: dict[str, Any] = {}  # schema-derived facts, read once per write: queries stay cheap
         self._table: Any = self._db.open_table(TABLE) if TABLE in self._table_names() else None
@@ -94,6 +96,8 @@ class LanceStore:
         return f"LanceStore({str(self.path)!r}, {self.count()} items, {self.info()})"
 
     def _table_names(self) -> list[str]:
+        if self._db is None:
+            return []
         listing = self._db.list_tables()
         return list(getattr(listing, "tables", listing))
 
@@ -141,6 +145,8 @@ class LanceStore:
             return
         data = self._arrow(records, info)
         if self._table is None:
+            if self._db is None:
+                self._db = self.lancedb.connect(str(self.path))
             self._table = self._db.create_table(TABLE, data=data)
             self._changed()
             return

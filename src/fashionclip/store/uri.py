@@ -30,6 +30,18 @@ def is_milvus(db: str | Path) -> bool:
     return text.startswith(LITE) or text.startswith(SERVER_SCHEMES)
 
 
+def local_path(db: str | Path) -> Path | None:
+    """The file or folder that ``db`` keeps on this machine (a LanceDB folder, a Milvus Lite
+    file), or None for the in-memory store and servers."""
+    text = str(db)
+    if text == MEMORY or text.startswith(SERVER_SCHEMES):
+        return None
+    if text.startswith(LITE):
+        path = text[len(LITE) :].partition("?")[0]
+        return Path(path).expanduser() if path else None
+    return Path(text).expanduser()
+
+
 def open_store(db: str | Path) -> VectorStore:
     """The store that ``db`` names (see the module docstring)."""
     text = str(db)
