@@ -20,8 +20,9 @@ def test_dataset_keeps_the_original_fields(dataset, sample_images):
 
 
 def test_fashionclip_vectors_zero_shot_and_retrieval(tiny_checkpoint, tiny_encoder, dataset, sample_images):
-    # a local checkpoint directory loads; compared with tiny_encoder, so the same backend and precision
-    fclip = FashionCLIP(str(tiny_checkpoint), dataset, backend="torch", precision="fp32")
+    # a local checkpoint directory loads, in fp32 with torch as the original ran (tiny_encoder's too)
+    fclip = FashionCLIP(str(tiny_checkpoint), dataset)
+    assert type(fclip.encoder.backend).__name__ == "TorchHFBackend" and fclip.encoder.backend.precision == "fp32"
     assert fclip.image_vectors.shape == (len(sample_images), tiny_encoder.embedding_dim)
     assert np.allclose(np.linalg.norm(fclip.image_vectors, axis=1), 1, atol=1e-5)
     raw = fclip.encode_images([str(p) for p in sample_images[:2]], batch_size=2)
@@ -33,9 +34,31 @@ def test_fashionclip_vectors_zero_shot_and_retrieval(tiny_checkpoint, tiny_encod
     )
     assert fclip.zero_shot_classification([str(p) for p in sample_images], labels) == [labels[i] for i in expected]
     found = fclip.retrieval(["product 1", "shirt"], top_k=2)
-    assert found.shape == (2, 2)
     sims = tiny_encoder.encode_texts(["shirt"]) @ fclip.image_vectors.T
-    assert found[1].tolist() == np.argsort(-sims[0], kind="stable")[:2].tolist()
+    best = np.argsort(-sims[0], kind="stable")[:2].tolist()
+    # approx=True (the default): a list of lists of ints, as the original's Annoy index returned
+    assert type(found) is list and all(type(row) is list and all(type(i) is int for i in row) for row in found)
+    assert len(found) == 2 and found[1] == best
+    exact = FashionCLIP(str(tiny_checkpoint), dataset, approx=False).retrieval(["product 1", "shirt"], top_k=2)
+    assert isinstance(exact, np.ndarray) and exact.shape == (2, 2) and exact.tolist() == found
+
+
+def test_the_catalog_is_an_object_array_and_products_display_as_a_figure(dataset, sample_images):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fashionclip.compat import display_images
+
+    assert dataset.catalog.dtype == object and [row["id"] for row in dataset.catalog[[0, 1]]] == [0, 1]
+    figure = dataset.display_products(["0", "1"], fields=("id", "caption"))
+    texts = [t.get_text() for axes in figure.axes for t in axes.texts]
+    assert len(figure.axes) == 2 and texts == ["0\nproduct 0\n", "1\nproduct 1\n"]
+    assert len(display_images([str(p) for p in sample_images], max_images=2).axes) == 2
+    assert display_images([]) is None
+    with pytest.raises(CompatError, match="no product with id 'nope'"):
+        dataset.display_products(["nope"])
+    with pytest.raises(CompatError, match="no field 'short_description'"):
+        dataset.display_products(["0"])  # the original's default field: this catalogue has none
 
 
 def test_bad_arguments_are_named(tiny_checkpoint, dataset):

@@ -1,14 +1,20 @@
 """The original ``fashion-clip`` package's API on top of this library, so code written for it
 keeps working: ``FCLIPDataset`` and ``FashionCLIP`` with the same call shapes.
 
+As the original: models run in fp32 with torch (``precision=`` asks for another, e.g. the
+machine's faster automatic choice with ``precision="auto"``); ``retrieval`` returns a list of
+lists of indices with ``approx=True`` (the default, as Annoy's answer was) and an ndarray with
+``approx=False``; ``dataset.catalog`` is a numpy object array of the rows; ``display_products``
+and :func:`display_images` draw a matplotlib figure of photos and their fields.
+
 Differences (fixes): both sides of every similarity are L2-normalised (the original normalised
 only the query side in ``zero_shot_classification``); any model this library loads works,
 local checkpoint directories included; images go through this library's decoding (Pillow >= 10);
-``retrieval`` is exact (``approx`` is accepted and ignored: an exact scan of a catalogue that fits
-in memory is fast, and Annoy's approximation is not needed); bad arguments raise errors instead
-of ``assert``; the pre-computed Farfetch catalogue and vectors on the authors' S3 are not
-available; ``display_attention`` returns the heatmap overlay as a PIL image (Jupyter displays
-it) instead of drawing it with matplotlib, and uses this library's localisation.
+``retrieval`` is exact (an exact scan of a catalogue that fits in memory is fast, and Annoy's
+approximation is not needed); bad arguments raise errors instead of ``assert``; the pre-computed
+Farfetch catalogue and vectors on the authors' S3 are not available; ``display_attention``
+returns the heatmap overlay as a PIL image (Jupyter displays it) instead of drawing it with
+matplotlib, and uses this library's localisation.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from fashionclip.encoder import l2_normalize
 from fashionclip.errors import FashionClipError
 from fashionclip.explain import explain
 from fashionclip.loading import load_model
+from fashionclip.preprocess.image import load_image
 
 _SOURCES = ("LOCAL", "S3", "URL")
 
@@ -54,13 +61,26 @@ class FCLIPDataset:
             if missing:
                 raise CompatError(f"catalog row {i}: missing {missing}")
         self.name = name
-        self.catalog = list(catalog)
+        self.catalog = np.array(list(catalog), dtype=object)  # rows by index list too, as the original's
         self.ids = np.array([str(row["id"]) for row in catalog])
         self.images = np.array([row["image"] for row in catalog])
         join = os.path.join if kind == "LOCAL" else lambda base, tail: base.rstrip("/") + "/" + tail.lstrip("/")
         self.images_path = np.array([join(image_source_path, row["image"]) for row in catalog])
         self.captions = np.array([row["caption"] for row in catalog])
         self.id_to_idx = {item_id: i for i, item_id in enumerate(self.ids)}
+
+    def display_products(self, ids: Sequence[str], fields: Sequence[str] = ("id", "short_description"), **kwargs: Any):
+        """A matplotlib figure of these products' photos, each with its ``fields`` (see
+        :func:`display_images` for the layout options)."""
+        unknown = [i for i in ids if str(i) not in self.id_to_idx]
+        if unknown:
+            raise CompatError(f"display_products: no product with id {unknown[0]!r} in this dataset")
+        rows = [self.catalog[self.id_to_idx[str(i)]] for i in ids]
+        missing = sorted({f for row in rows for f in fields if f not in row})
+        if missing:
+            raise CompatError(f"display_products: the catalogue rows have no field {missing[0]!r}")
+        paths = [str(self.images_path[self.id_to_idx[str(i)]]) for i in ids]
+        return display_images(paths, product_info=[{f: row[f] for f in fields} for row in rows], **kwargs)
 
     def random_product_id(self) -> str:
         return str(self.ids[random.randrange(len(self.ids))])  # the original could index one past the end
@@ -88,12 +108,14 @@ class FashionCLIP:
         auth_token: str | None = None,
         *,
         backend: str | None = None,
-        precision: str | None = None,
+        precision: str | None = "fp32",
     ) -> None:
         if auth_token:  # the Hugging Face hub reads HF_TOKEN; the argument keeps old calls working
             os.environ.setdefault("HF_TOKEN", auth_token)
         self.model_name = model_name
-        self.encoder = load_model(model_name, backend=backend, precision=precision)
+        if precision == "fp32" and backend is None:
+            backend = "torch"  # the original ran transformers in fp32: the same numbers
+        self.encoder = load_model(model_name, backend=backend, precision=None if precision == "auto" else precision)
         self.dataset = dataset
         self.approx = approx
         if dataset is not None:
@@ -122,14 +144,17 @@ class FashionCLIP:
             print(sims)
         return [text_labels[i] for i in np.argmax(sims, axis=-1)]
 
-    def retrieval(self, queries: list[str], top_k: int = 10) -> np.ndarray:
-        """Indices into the dataset of the ``top_k`` images nearest each text query, best first."""
+    def retrieval(self, queries: list[str], top_k: int = 10) -> list[list[int]] | np.ndarray:
+        """Indices into the dataset of the ``top_k`` images nearest each text query, best first:
+        a list of lists with ``approx=True`` (what the original's Annoy index returned), an
+        ndarray with ``approx=False``."""
         if self.dataset is None:
             raise CompatError("retrieval needs a dataset: FashionCLIP(model_name, dataset=FCLIPDataset(...))")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise CompatError(f"top_k must be a positive integer, got {top_k!r}")
         sims = self.encoder.similarity(self.encode_text(queries, batch_size=8), self.image_vectors, scale=False)
-        return np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
+        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
+        return [[int(i) for i in row] for row in nearest] if self.approx else nearest
 
     def display_attention(
         self, image_path: str, query_text: str, pixel_size: int = 15, iterations: int = 5
@@ -142,3 +167,43 @@ class FashionCLIP:
         """
         heatmap = explain(self.encoder, image_path, query_text)
         return heatmap.overlay(image_path)
+
+
+def display_images(
+    image_paths: Sequence[str],
+    product_info: list[dict] | None = None,
+    columns: int = 5,
+    width: float = 20,
+    height: float = 8,
+    max_images: int = 15,
+    font_size: int = 8,
+    text_wrap_length: int = 35,
+) -> Any:
+    """A matplotlib figure of the photos in a grid, each with its ``product_info`` below it (the
+    original ``fashion_clip.utils.display_images``); None, with a message, when there are none."""
+    import textwrap
+
+    from fashionclip._extras import require
+
+    require("matplotlib", "eval", feature="display_images")
+    import matplotlib.pyplot as plt
+
+    if not image_paths:
+        print("No images to display.")
+        return None
+    paths = list(image_paths)
+    if len(paths) > max_images:
+        print(f"Showing {max_images} images of {len(paths)}:")
+        paths = paths[:max_images]
+    figure = plt.figure(figsize=(width, max(height, len(paths) // columns * height)))
+    for i, path in enumerate(paths):
+        axes = figure.add_subplot(len(paths) // columns + 1, columns, i + 1)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_frame_on(False)
+        axes.imshow(load_image(path))
+        info = product_info[i] if product_info else {}
+        text = "".join("\n".join(textwrap.wrap(str(v), text_wrap_length)) + "\n" for v in info.values())
+        axes.text(0, -0.1, text, fontsize=font_size, transform=axes.transAxes, verticalalignment="top")
+    figure.tight_layout(h_pad=3, w_pad=0.1)
+    return figure
