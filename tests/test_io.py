@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionclip.io import list_image_files, read_csv_column, read_lines, write_embeddings
+from fashionclip.io import list_image_files, read_csv_column, write_embeddings
 
 
 def test_npy_and_parquet_round_trip(tmp_path: Path):
@@ -42,5 +42,3 @@ def test_inputs(tmp_path: Path):
     assert read_csv_column(tmp_path / "t.csv", "text") == ["red dress", ""]
     with pytest.raises(ValueError, match="no column 'caption'"):
         read_csv_column(tmp_path / "t.csv", "caption")
-    (tmp_path / "t.txt").write_text("one\r\n\n two \n")
-    assert read_lines(tmp_path / "t.txt") == ["one", " two "]

@@ -59,7 +59,7 @@ def test_uncached_model_offline_raises_one_clear_error():
         fashionclip.load_model("openai-clip-vit-b-32")
     message = str(info.value)
     assert "openai-clip-vit-b-32" in message and "openai/clip-vit-base-patch32" in message
-    assert "HF_HUB_OFFLINE" in message and "huggingface-cli download" in message
+    assert "HF_HUB_OFFLINE" in message and "`hf download openai/clip-vit-base-patch32`" in message
     assert info.value.__cause__ is None  # no chained stack trace from inside the hub client
 
 
@@ -145,3 +145,18 @@ def test_folder_with_open_clip_config_and_a_custom_hf_config_goes_to_open_clip(t
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "marqo_fashion_clip"}))
     with pytest.raises(fashionclip.MissingExtraError, match="open_clip"):
         fashionclip.load_model(str(tmp_path))
+
+
+def test_a_misspelt_model_name_gets_a_suggestion():
+    with pytest.raises(UnknownModelError, match="did you mean 'fashion-clip-mini'"):
+        fashionclip.load_model("fashion-clip-mni")
+
+
+def test_the_license_of_a_local_checkpoint_is_read_from_its_card(tmp_path, tiny_checkpoint):
+    shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    (tmp_path / "ckpt" / "README.md").write_text("---\nlicense: mit\ntags: [clip]\n---\n# my model\n")
+    assert fashionclip.load_model(str(tmp_path / "ckpt"), backend="torch", precision="fp32").license == "MIT"
+    (tmp_path / "ckpt" / "README.md").write_text("# no front matter\nlicense: mit\n")
+    assert fashionclip.load_model(str(tmp_path / "ckpt"), backend="torch", precision="fp32").license.startswith(
+        "unknown"
+    )

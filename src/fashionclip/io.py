@@ -39,12 +39,6 @@ def read_csv_column(path: str | Path, column: str) -> list[str]:
         return [row[column] or "" for row in reader]
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """Non-empty lines of a text file, stripped of their line ends."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return [line.rstrip("\r\n") for line in handle if line.strip()]
-
-
 def write_embeddings(path: str | Path, ids: Sequence[str], vectors: np.ndarray) -> Path:
     """Save embeddings as ``.npy`` (plus ``<name>.ids.txt``, one id per row) or ``.parquet``."""
     path = Path(path)

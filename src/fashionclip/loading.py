@@ -8,6 +8,7 @@ Hub checkpoints come through ``huggingface_hub``, so its cache and
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -76,11 +77,33 @@ def resolve(name: str) -> Resolved:
         return Resolved(_adhoc(name, f"local-dir:{candidate}"), path=candidate)
     if _HF_ID.match(source):
         return Resolved(_adhoc(name, f"hf-hub:{source}"), hub_id=source)
-    known = ", ".join(s.name for s in list_models())
+    names = [s.name for s in list_models()]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
     raise UnknownModelError(
-        f"unknown model {name!r}: not a registry name ({known}), not an existing directory, "
-        "and not a Hugging Face id like 'org/name'"
+        f"unknown model {name!r}: not a registry name ({', '.join(names)}), not an existing directory, "
+        f"and not a Hugging Face id like 'org/name'{hint}"
     )
+
+
+def card_license(folder: Path) -> str | None:
+    """The ``license:`` of a model card's front matter (``README.md``, as the hub and
+    ``fashionclip train`` write it), upper-cased as SPDX ids mostly are; None where there is none."""
+    try:
+        text = (folder / "README.md").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    for line in lines[1:]:
+        if line.strip() == "---":
+            break
+        key, _, value = line.partition(":")
+        if key.strip() == "license" and value.strip():
+            found = value.strip().strip("'\"")
+            return found.upper() if found.lower() in ("mit", "bsd-3-clause", "bsd-2-clause") else found
+    return None
 
 
 def local_checkpoint(name: str) -> tuple[Resolved, Path]:
@@ -188,6 +211,8 @@ def load_model(
     torch_dtype = _dtype(dtype)
     resolved, path = local_checkpoint(name)
     spec = resolved.spec
+    if spec.license.startswith("unknown"):
+        spec = replace(spec, license=card_license(path) or spec.license)
     open_clip = _is_open_clip(path, spec)
     if open_clip:
         from fashionclip.backends.open_clip import load_open_clip

@@ -174,3 +174,12 @@ def test_a_misnamed_image_column_and_a_stray_text_among_numbers_are_named(tmp_pa
     assert main(["index", feed, "--db", str(tmp_path / "fixed.lance"), *fixed, "--no-progress"]) == 0
     out = capsys.readouterr()
     assert "warning" not in out.err and "12 added" in out.out and "1 skipped" in out.out
+
+
+def test_no_results_under_a_filter_names_the_values_that_exist(indexed, capsys):
+    work, db, rows = indexed
+    capsys.readouterr()
+    assert main(["search", "--db", str(db), "red", "--where", "gender=Woman"]) == 0
+    captured = capsys.readouterr()
+    assert "no results" in captured.out
+    assert "no item has gender='Woman': did you mean 'Women'? its values: " in captured.err

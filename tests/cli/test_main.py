@@ -198,3 +198,33 @@ def test_embed_with_a_chosen_backend_and_precision(tmp_path: Path, tiny_checkpoi
     assert "int8 runs with backend='onnx'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*args, "--precision", "int4"])
+
+
+def test_embed_names_rows_by_an_id_column_and_says_which_blank_lines_it_left_out(tmp_path, tiny_checkpoint, capsys):
+    (tmp_path / "t.csv").write_text("sku,text\nA1,red dress\nB2,blue jeans\n")
+    out = tmp_path / "t.npy"
+    args = ["embed", "--model", str(tiny_checkpoint), "--backend", "torch", "--precision", "fp32", "--no-progress"]
+    assert main([*args, "--texts", str(tmp_path / "t.csv"), "--id-column", "sku", "-o", str(out)]) == 0
+    assert (tmp_path / "t.ids.txt").read_text().split() == ["A1", "B2"]
+    (tmp_path / "t.txt").write_text("one\r\n\n two \n\n")
+    assert main([*args, "--texts", str(tmp_path / "t.txt"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 blank line(s) of" in err and "(line 2, 4)" in err
+    assert np.load(out).shape[0] == 2
+    assert main([*args, "--texts", str(tmp_path / "t.txt"), "--id-column", "sku", "-o", str(out)]) == 1
+    assert "--id-column goes with a CSV file" in capsys.readouterr().err
+
+
+def test_debug_goes_anywhere_and_typos_get_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["serach", "--db", "x", "red"])
+    assert caught.value.code == 2
+    assert "unknown command 'serach' (did you mean 'search'?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "--db", "x", "red", "--whre", "gender=Men"])
+    err = capsys.readouterr().err
+    assert "usage: fashionclip search" in err and "--whre (did you mean --where?)" in err
+    # --debug after the command is taken (the error then comes with its traceback)
+    with pytest.raises(FileNotFoundError, match="no index at"):
+        main(["search", "--db", "/nonexistent/db", "red", "--debug"])
+    assert main(["search", "--db", "/nonexistent/db", "red"]) == 1  # without it: one line

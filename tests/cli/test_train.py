@@ -50,9 +50,14 @@ def test_fine_tune_a_local_checkpoint_from_a_csv_then_resume_finished_run(pairs,
     assert "model written to" in done.stdout and "text_to_image_R@1" in done.stdout
     saved = json.loads((out / "training_config.json").read_text())
     assert saved["freeze"] == ["vision"] and saved["model"] == str(tiny_checkpoint)
-    # resuming a finished run only rewrites the model directory
+    assert (out / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable by others, as a model is shared
+    # resuming a finished run says so and changes nothing
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
     again = run_cli("train", "--resume", "--output", str(out), "--no-progress")
     assert again.returncode == 0, again.stderr
+    assert "already finished (1 epochs): nothing to resume" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before
+    assert fashionclip_license(out) == "MIT"  # read from the model card it wrote
     (tmp_path / "t.txt").write_text("a red dress\n")
     embedded = run_cli("embed", "--texts", str(tmp_path / "t.txt"), "-o", str(tmp_path / "t.npy"), "--model", str(out))
     assert embedded.returncode == 0, embedded.stderr
@@ -134,3 +139,9 @@ def test_a_run_that_fails_before_training_leaves_no_output_folder(pairs, tmp_pat
     (existing / "notes.txt").write_text("my own file")
     assert main(["train", str(pairs), *args, "--output", str(existing)]) == 1
     assert (existing / "notes.txt").read_text() == "my own file"  # a folder that was there stays
+
+
+def fashionclip_license(folder: Path) -> str:
+    from fashionclip import load_model
+
+    return load_model(str(folder), backend="torch", precision="fp32").license

@@ -438,3 +438,19 @@ def test_an_infinite_number_is_refused_naming_the_item_and_nothing_is_lost(store
     with pytest.raises(StoreError, match=f"item 'p101': column 'price' holds {infinity}, not a finite number"):
         store.add(bad)
     assert store.count() == 10 and not store.get(["p100"])
+
+
+def test_whole_numbers_show_as_integers_and_missing_numbers_as_null():
+    from fashionclip.store.base import Hit, shown_value
+
+    assert [shown_value(v) for v in (2012.0, 12.5, float("nan"), float("inf"), 3, "x", None, 1e300)] == [
+        2012,
+        12.5,
+        None,
+        None,
+        3,
+        "x",
+        None,
+        1e300,
+    ]
+    assert Hit("a", 1.0, None, "t", {"year": 2012.0, "price": 9.99}).to_dict()["year"] == 2012

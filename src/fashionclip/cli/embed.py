@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fashionclip.cli._options import add_precision_options, precision_options
-from fashionclip.io import list_image_files, read_csv_column, read_lines, write_embeddings
+from fashionclip.io import list_image_files, read_csv_column, write_embeddings
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
 
@@ -29,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--model", default=DEFAULT_MODEL, help=f"registry name, HF id or directory (default {DEFAULT_MODEL})"
     )
     parser.add_argument("--column", help="CSV column to read (default: 'image' for --images, 'text' for --texts)")
+    parser.add_argument(
+        "--id-column", help="CSV column whose values name the rows in the output (default: the image or text itself)"
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default 32 images / 256 texts)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.add_argument("--dtype", default=None, help="cast the torch weights: float32, bfloat16 or float16")
@@ -57,30 +60,42 @@ def _image_inputs(paths: list[str], column: str | None) -> list[str]:
     return paths
 
 
+def _lines(path: str) -> list[str]:
+    """The texts of a .txt file, one a line; blank lines are left out, and said so (row i of the
+    output is then not line i: the ids file names each row's text)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    blank = [number for number, line in enumerate(lines, 1) if not line.strip()]
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
+        print(f"skipped {len(blank)} blank line(s) of {path} (line {shown})", file=sys.stderr)
+    return [line for line in lines if line.strip()]
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
     if not args.output.endswith((".npy", ".parquet")):
         raise ValueError(f"--output {args.output!r} must end in .npy or .parquet")
+    table = args.texts if args.texts else args.images[0] if len(args.images) == 1 else ""
+    if args.id_column and not table.lower().endswith(".csv"):
+        raise ValueError("--id-column goes with a CSV file of texts or images")
+    names = read_csv_column(table, args.id_column) if args.id_column else None
     if args.texts:
-        texts = (
-            read_csv_column(args.texts, args.column or "text")
-            if args.texts.endswith(".csv")
-            else read_lines(args.texts)
-        )
+        csv_file = args.texts.endswith(".csv")
+        texts = read_csv_column(args.texts, args.column or "text") if csv_file else _lines(args.texts)
     else:
         items = _image_inputs(args.images, args.column)
     encoder = load_model(args.model, device=args.device, dtype=args.dtype, **precision_options(args))
     options = dict(normalize=not args.no_normalize, show_progress=not args.no_progress)
     if args.texts:
-        vectors, ids = encoder.encode_texts(texts, batch_size=args.batch_size or 256, **options), texts
+        vectors, ids = encoder.encode_texts(texts, batch_size=args.batch_size or 256, **options), names or texts
     elif args.on_error == "raise":
-        vectors, ids = encoder.encode_images(items, batch_size=args.batch_size or 32, **options), items
+        vectors, ids = encoder.encode_images(items, batch_size=args.batch_size or 32, **options), names or items
     else:
         result = encoder.encode_images(items, batch_size=args.batch_size or 32, on_error="skip", **options)
         for failure in result.failed:
             print(f"skipped image #{failure.index} ({failure.item}): {failure.reason}", file=sys.stderr)
-        vectors, ids = result.embeddings, [items[i] for i in result.indices]
+        vectors, ids = result.embeddings, [(names or items)[i] for i in result.indices]
     out = write_embeddings(args.output, [i.replace("\n", " ") for i in ids], vectors)
     print(f"wrote {len(ids)} embeddings of dimension {encoder.embedding_dim} ({encoder.name}) to {out}")
     return 0

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 failure (one line; the traceback only with --debug),
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 from collections.abc import Sequence
@@ -28,12 +29,39 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         command.add_parser(subparsers)
+    for sub in subparsers.choices.values():  # --debug before or after the command, as the README says
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse, answering a mistyped command or option with its command's usage and a suggestion."""
+    commands = _commands(parser)
+    given = next((a for a in argv if not a.startswith("-")), None)
+    if given is not None and given not in commands:
+        close = difflib.get_close_matches(given, commands, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        parser.error(f"unknown command {given!r}{hint}; commands: {', '.join(commands)}")
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = commands[args.command]
+        options = [o for action in command._actions for o in action.option_strings]
+        hints = []
+        for word in extra:
+            close = difflib.get_close_matches(word.split("=")[0], options, n=1) if word.startswith("-") else []
+            hints.append(f"{word} (did you mean {close[0]}?)" if close else word)
+        command.error(f"unrecognized arguments: {' '.join(hints)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)

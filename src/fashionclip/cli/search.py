@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from fashionclip.store.base import Hit
@@ -78,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         diversity=args.diversity,
         dedupe=args.dedupe,
     )
+    if not hits and args.where:
+        for hint in filter_hints(catalog.store, args.where):
+            print(hint, file=sys.stderr)
     if args.json:
         for hit in hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False, default=str))
@@ -88,6 +93,26 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--show: unknown columns {unknown}; columns are {', '.join(catalog.store.columns())}")
     print(format_table(hits, columns, start=args.offset + 1))
     return 0
+
+
+def filter_hints(store: Any, where: Any, shown: int = 12) -> list[str]:
+    """For a filtered query that found nothing: each text filter value that no item holds, with
+    the column's values nearest to it (a typo such as gender=Woman) and its most common ones."""
+    from fashionclip.store.filters import parse_filter
+
+    facets = store.facets(max_values=1000)
+    hints = []
+    for condition in parse_filter(where, store.columns()):
+        facet = facets.get(condition.column)
+        if facet is None or facet.kind != "text" or condition.op not in ("=", "in"):
+            continue
+        wanted = condition.value if condition.op == "in" else (condition.value,)
+        for value in (v for v in wanted if v not in facet.values):
+            close = difflib.get_close_matches(value, facet.values, n=3, cutoff=0.6)
+            near = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+            common = ", ".join(facet.values[:shown]) + (", ..." if len(facet.values) > shown else "")
+            hints.append(f"no item has {condition.column}={value!r}: {near}its values: {common}")
+    return hints
 
 
 def format_table(hits: list[Hit], columns: list[str], start: int = 1) -> str:

@@ -182,8 +182,12 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from fashionclip.training import train
+    from fashionclip.training.trainer import finished
 
     config = build_config(args)
+    if args.resume and finished(config):
+        print(f"the run in {config.output} is already finished ({config.epochs} epochs): nothing to resume")
+        return 0
     logging.getLogger("fashionclip").setLevel(logging.INFO)
     with removed_on_failure(None if args.resume else Path(config.output), empty=lambda: not _saved(config.output)):
         result = train(config, resume=args.resume, progress=not args.no_progress)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -44,7 +43,7 @@ from fashionclip.server.schemas import (
     UploadForm,
     error_responses,
 )
-from fashionclip.store.base import Hit
+from fashionclip.store.base import Hit, shown_value
 from fashionclip.zeroshot import ZeroShotClassifier, load_templates
 from fashionclip.zeroshot.taxonomy import Tagger, Taxonomy
 
@@ -396,7 +395,7 @@ def _to_product(hit: Hit, score: bool = True) -> Product:
         score=round(hit.score, 6) if score else None,
         text=hit.text,
         image_url=url,
-        metadata={k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in hit.metadata.items()},
+        metadata={k: shown_value(v) for k, v in hit.metadata.items()},
     )
 
 

@@ -72,7 +72,19 @@ class Hit:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "image": self.image, "text": self.text, **self.metadata}
+        metadata = {name: shown_value(value) for name, value in self.metadata.items()}
+        return {"id": self.id, "score": self.score, "image": self.image, "text": self.text, **metadata}
+
+
+def shown_value(value: Value) -> Value:
+    """A metadata value as JSON shows it: numeric columns are stored as floats, but a whole number
+    is shown as one (``"year": 2012``, not ``2012.0``); a NaN or infinity is missing (null)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
 
 
 @runtime_checkable

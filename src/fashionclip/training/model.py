@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,7 @@ def save_hf(trainable: TrainableModel, path: Path, *, dtype: str = "float32") ->
     state = {k: v.detach().to(getattr(torch, dtype)).contiguous() for k, v in model.state_dict().items()}
     with quiet_transformers():
         model.save_pretrained(path, state_dict=state, safe_serialization=True)
+    _readable(path / "model.safetensors")  # written 0600 through a temporary file; a model is shared
     config_path = path / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     for key in ("torch_dtype", "dtype"):
@@ -176,3 +178,11 @@ def save_hf(trainable: TrainableModel, path: Path, *, dtype: str = "float32") ->
         image_std=list(p.std),
     )
     processor.save_pretrained(path)
+
+
+def _readable(file: Path) -> None:
+    """Give ``file`` the mode a new file gets here (0644 under the usual umask 022)."""
+    if file.is_file():
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(file, 0o666 & ~mask)

@@ -447,6 +447,15 @@ def _warmup_cosine(warmup: int, total: int, min_ratio: float):  # noqa: ANN202
     return factor
 
 
+def finished(config: TrainConfig) -> bool:
+    """Whether the run in ``config.output`` has already trained all its epochs."""
+    path = Path(config.output) / CHECKPOINT
+    if not path.is_file():
+        return False
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return int(state["epoch"]) >= config.epochs
+
+
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train (or fine-tune) a CLIP model as ``config`` says; see :class:`TrainConfig`."""
     return Trainer(config, resume=resume, progress=progress).train()
