@@ -44,8 +44,13 @@ def test_encoder_exposes_name_license_and_checkpoint_logit_scale(tiny_checkpoint
     assert encoder.logit_scale == pytest.approx(float(reference.logit_scale.detach().exp()))
 
 
-def test_default_model_resolves_through_the_offline_hf_cache(fake_fashion_clip_cache: Path):
-    encoder = fashionclip.load_model()  # "fashion-clip" -> patrickjohncyh/fashion-clip in the cache
+def test_one_default_model_that_needs_no_hub():
+    assert fashionclip.DEFAULT_MODEL == "fashion-clip-mini"
+    assert fashionclip.load_model(backend="torch", precision="fp32").name == "fashion-clip-mini"
+
+
+def test_fashion_clip_resolves_through_the_offline_hf_cache(fake_fashion_clip_cache: Path):
+    encoder = fashionclip.load_model("fashion-clip")  # -> patrickjohncyh/fashion-clip in the cache
     assert encoder.name == "fashion-clip"
     assert encoder.license == "MIT"
     assert encoder.embedding_dim == 16

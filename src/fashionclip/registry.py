@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from fashionclip.config import ModelSpec, PreprocessConfig
 
-DEFAULT_MODEL = "fashion-clip"
 BUNDLED_MODEL = "fashion-clip-mini"  # ships inside the package: works offline
+# one default for the library and every command: the bundled model, so nothing needs the hub;
+# FashionCLIP itself is "fashion-clip"
+DEFAULT_MODEL = BUNDLED_MODEL
 
 _SIGLIP_PREPROCESS = PreprocessConfig(
     image_size=224,

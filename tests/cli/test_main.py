@@ -20,7 +20,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_models_prints_the_registry_table(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    for name in ("fashion-clip (default)", "openai-clip-vit-b-32", "marqo-fashion-siglip", "Apache-2.0"):
+    for name in ("fashion-clip-mini (default)", "openai-clip-vit-b-32", "marqo-fashion-siglip", "Apache-2.0"):
         assert name in out
 
 

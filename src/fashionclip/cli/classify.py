@@ -12,6 +12,7 @@ import numpy as np
 from fashionclip.catalog import read_catalog
 from fashionclip.errors import ClassificationError
 from fashionclip.loading import load_model
+from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.search.indexer import index_info
 from fashionclip.store.base import same_model
 from fashionclip.zeroshot.taxonomy import Attribute, Tagger, Taxonomy
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise ClassificationError("give a catalogue, an image folder or image files (or --db to tag an index)")
     taxonomy = _taxonomy(args)
     store = _store(args.db) if args.db else None
-    model = args.model or (store.info().model if store is not None else "fashion-clip-mini")
+    model = args.model or (store.info().model if store is not None else DEFAULT_MODEL)
     stored = store.info().model if store is not None else model
     mismatch = f"--model {model!r}: the index at {args.db!r} holds {stored!r} vectors"
     if model != stored and not Path(model).expanduser().is_dir() and not Path(stored).is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 from fashionclip.errors import ExplainError
 from fashionclip.explain import METHODS, explain
 from fashionclip.loading import load_model
+from fashionclip.registry import DEFAULT_MODEL
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--template", default=None, help="prompt template with {} (default: the model's)")
     parser.add_argument("--alpha", type=float, default=0.5, help="heat opacity, 0 to 1 (default 0.5)")
-    parser.add_argument("--model", default="fashion-clip-mini", help="model (default fashion-clip-mini)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
     parser.set_defaults(run=run)
 
 

@@ -11,6 +11,7 @@ from fashionclip.catalog.reader import CatalogData, ColumnMap, read_catalog
 from fashionclip.encoder import Encoder
 from fashionclip.errors import QueryError
 from fashionclip.preprocess.image import ImageInput
+from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.search.indexer import IndexReport, index_catalog, index_info
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
 from fashionclip.store.base import Hit, VectorStore, check_claim, check_paging
@@ -39,13 +40,14 @@ class Catalog:
         in-memory store, ``milvus-lite:PATH`` or ``milvus://HOST:PORT/COLLECTION`` (see
         :mod:`fashionclip.store.uri`).
 
-        ``model`` defaults to the model the index was built with, else the bundled ``fashion-clip-mini``.
+        ``model`` defaults to the model the index was built with, else the default model (the bundled
+        ``fashion-clip-mini``).
         """
         store = open_store(db)
         if model is not None and not isinstance(model, str):
             return cls(store, model)  # an Encoder, or any object with its embedding methods
         info = store.info()
-        name = model or (info.model if info else "fashion-clip-mini")
+        name = model or (info.model if info else DEFAULT_MODEL)
         if model is None and info is not None and Path(name).is_absolute() and not Path(name).exists():
             raise QueryError(
                 f"this index was built with the model folder {name!r}, which is not there any more; "
