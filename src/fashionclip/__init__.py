@@ -1,7 +1,11 @@
 """fashionclip: CLIP-family embeddings, search, tagging and evaluation for fashion catalogues."""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 from fashionclip.config import ModelSpec, PreprocessConfig
-from fashionclip.encoder import Encoder, EncodeResult, FailedItem
 from fashionclip.errors import (
     FashionClipError,
     ImageLoadError,
@@ -10,12 +14,34 @@ from fashionclip.errors import (
     ModelNotAvailableError,
     UnknownModelError,
 )
-from fashionclip.loading import load_model
-from fashionclip.preprocess.image import ImageLimits
 from fashionclip.registry import DEFAULT_MODEL, list_models
-from fashionclip.zeroshot import Prediction, ZeroShotClassifier
 
 __version__ = "0.1.0"
+
+# imported on first use: they pull in torch and transformers, which a command that only talks to
+# a running server (or prints its version) never needs
+_LAZY = {
+    "Encoder": "fashionclip.encoder",
+    "EncodeResult": "fashionclip.encoder",
+    "FailedItem": "fashionclip.encoder",
+    "load_model": "fashionclip.loading",
+    "ImageLimits": "fashionclip.preprocess.image",
+    "Prediction": "fashionclip.zeroshot",
+    "ZeroShotClassifier": "fashionclip.zeroshot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fashionclip' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_MODEL",

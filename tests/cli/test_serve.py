@@ -131,3 +131,43 @@ def test_the_demo_opens_the_search_page(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_search_asks_a_running_server_of_its_index_and_imports_nothing_heavy(tmp_path, monkeypatch):
+    """The same answer as a search here, with neither torch, transformers nor LanceDB imported."""
+    from fashionclip.cli.remote import registered
+    from fashionclip.sample import sample_catalog
+    from fashionclip.search import Catalog
+    from fashionclip.server import ServerConfig, create_app
+    from fashionclip.server.background import BackgroundServer
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FASHIONCLIP_CACHE", str(cache))
+    db = tmp_path / "shop.lance"
+    catalog = Catalog.open(db, backend="torch", precision="fp32")
+    catalog.index(sample_catalog()[0] / "catalog.csv")
+    expected = [h.id for h in catalog.search("red dress", where="gender=Women", k=5)]
+    query = ["search", "--db", str(db), "red dress", "--where", "gender=Women", "-k", "5", "--json"]
+    script = (
+        f"import json, sys; from fashionclip.cli.main import main; code = main({query!r}); "
+        "print(json.dumps({'code': code, 'heavy': [m for m in ('torch', 'lancedb', 'transformers') "
+        "if m in sys.modules]}))"
+    )
+    env = {**os.environ, "FASHIONCLIP_CACHE": str(cache)}
+
+    def cli(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, timeout=300)
+
+    app = create_app(catalog, ServerConfig())
+    with BackgroundServer(app) as server, registered(str(db), server.url, catalog.encoder.name):
+        done = cli("-c", script)
+        bad = cli("-m", "fashionclip.cli.main", "search", "--db", str(db), "red", "--where", "colour=x")
+    lines = done.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == {"code": 0, "heavy": []}, done.stderr
+    assert [json.loads(line)["id"] for line in lines[:-1]] == expected
+    assert bad.returncode == 1 and "unknown column 'colour'" in bad.stderr  # the server's answer, one line
+    # the server is gone (its record too): the search runs here, with the same answer
+    here = cli("-c", script)
+    lines = here.stdout.strip().splitlines()
+    assert json.loads(lines[-1])["code"] == 0 and "torch" in json.loads(lines[-1])["heavy"]
+    assert [json.loads(line)["id"] for line in lines[:-1]] == expected

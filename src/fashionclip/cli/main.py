@@ -11,15 +11,15 @@ import difflib
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from fashionclip import __version__
-from fashionclip.cli import classify, demo, embed, explain, index, models, navigate, search, serve, train
-from fashionclip.cli import eval as evaluate
 
-_COMMANDS = (models, embed, index, search, navigate, classify, explain, evaluate, train, serve, demo)
+# one module a command, imported only when its parser is built: `search` alone stays light
+_COMMANDS = ("models", "embed", "index", "search", "navigate", "classify", "explain", "eval", "train", "serve", "demo")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fashionclip",
         description="CLIP-family embeddings for fashion catalogues.",
@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fashionclip {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in _COMMANDS:
-        command.add_parser(subparsers)
+    for name in _COMMANDS if only is None else only:
+        import_module(f"fashionclip.cli.{name}").add_parser(subparsers)
     for sub in subparsers.choices.values():  # --debug before or after the command, as the README says
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -60,8 +60,11 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    given = next((w for w in words if not w.startswith("-")), None)
+    # a search may be answered by a running server: then nothing heavy is imported at all
+    parser = build_parser(only=["search"] if given == "search" else None)
+    args = _parse(parser, words)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)

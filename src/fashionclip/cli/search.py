@@ -67,6 +67,11 @@ def open_index(db: str, model: str | None, **load_options: Any) -> Catalog:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fashionclip.cli import remote
+
+    answered = remote.search(args)
+    if answered is not None:  # a running `fashionclip serve` of this index answered
+        return _print_answer(args, *answered)
     catalog = open_index(args.db, args.model)
     hits = catalog.search(
         args.text,
@@ -91,6 +96,27 @@ def run(args: argparse.Namespace) -> int:
     unknown = [c for c in columns if c not in catalog.store.columns()]
     if unknown:
         raise ValueError(f"--show: unknown columns {unknown}; columns are {', '.join(catalog.store.columns())}")
+    print(format_table(hits, columns, start=args.offset + 1))
+    return 0
+
+
+def _print_answer(args: argparse.Namespace, status: int, results: list[dict[str, Any]]) -> int:
+    if status != 200:
+        print(f"fashionclip search: error: {results[0]['error']}", file=sys.stderr)
+        return 1
+    hits = [
+        Hit(r["id"], float(r["score"]), r.get("image_url"), r.get("text") or "", dict(r.get("metadata") or {}))
+        for r in results
+    ]
+    if args.json:
+        for hit in hits:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False, default=str))
+        return 0
+    known = list(hits[0].metadata) if hits else []
+    columns = args.show.split(",") if args.show else known[:SHOWN_COLUMNS]
+    unknown = [c for c in columns if hits and c not in known]
+    if unknown:
+        raise ValueError(f"--show: unknown columns {unknown}; columns are {', '.join(known)}")
     print(format_table(hits, columns, start=args.offset + 1))
     return 0
 

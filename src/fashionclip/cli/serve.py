@@ -69,7 +69,16 @@ def run(args: argparse.Namespace) -> int:
     if config.taxonomy is not None and not config.taxonomy.is_file():
         raise FileNotFoundError(f"--taxonomy {str(config.taxonomy)!r} does not exist")
     catalog = _sample_catalog(args) if args.sample else _open(args)
-    serve_catalog(catalog, config, args.host, args.port, graceful_seconds=args.workers_timeout)
+    if args.sample:
+        serve_catalog(catalog, config, args.host, args.port, graceful_seconds=args.workers_timeout)
+        return 0
+    from fashionclip.cli.remote import registered
+
+    # `fashionclip search --db` on this machine asks this server instead of loading everything again
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+    with registered(args.db, url, catalog.encoder.name, config.max_k):
+        serve_catalog(catalog, config, args.host, args.port, graceful_seconds=args.workers_timeout)
     return 0
 
 
