@@ -15,3 +15,6 @@ fi
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
 .venv/bin/python -m pip install -q "torch==${TORCH_VERSION}"
 .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
+# the original fashion-clip's import paths (fashion_clip.fashion_clip ...) for migrating code;
+# a distribution of its own, see compat/fashion-clip-alias
+.venv/bin/python -m pip install -q --no-deps ./compat/fashion-clip-alias
