@@ -5,12 +5,14 @@ import pytest
 import fashionclip
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
 from fashionclip.loading import resolve
-from fashionclip.registry import DEFAULT_MODEL, get_spec
+from fashionclip.registry import BUNDLED_MODEL, DEFAULT_MODEL, get_spec
 
 
 def test_registry_lists_the_required_checkpoints_with_licenses():
     specs = {spec.name: spec for spec in fashionclip.list_models()}
-    assert DEFAULT_MODEL == "fashion-clip"
+    # The default must run offline on a fresh install: it is the model shipped in the package.
+    assert DEFAULT_MODEL == BUNDLED_MODEL == "fashion-clip-mini"
+    assert specs[DEFAULT_MODEL].source == "package:models/fashion-clip-mini"
     assert specs["fashion-clip"].source == "hf-hub:patrickjohncyh/fashion-clip"
     assert specs["fashion-clip"].license == "MIT"
     assert specs["openai-clip-vit-b-32"].source == "hf-hub:openai/clip-vit-base-patch32"
