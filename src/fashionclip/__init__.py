@@ -15,8 +15,7 @@ from fashionclip.errors import (
     UnknownModelError,
 )
 from fashionclip.registry import DEFAULT_MODEL, list_models
-
-__version__ = "0.1.0"
+from fashionclip.version import __version__
 
 # imported on first use: they pull in torch and transformers, which a command that only talks to
 # a running server (or prints its version) never needs

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from fashionclip import __version__
+from fashionclip.version import __version__
 
 # one module a command, imported only when its parser is built: `search` alone stays light
 _COMMANDS = ("models", "embed", "index", "search", "navigate", "classify", "explain", "eval", "train", "serve", "demo")

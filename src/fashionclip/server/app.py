@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
-from fashionclip import __version__
+from fashionclip.version import __version__
 from fashionclip.encoder import Encoder
 from fashionclip.search import Catalog
 from fashionclip.server import errors

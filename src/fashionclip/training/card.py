@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashionclip import __version__
+from fashionclip.version import __version__
 from fashionclip.machine import cpu_name
 from fashionclip.training.config import TrainConfig
 

@@ -1,0 +1,3 @@
+"""The package version, in one place below every layer (pyproject.toml says the same)."""
+
+__version__ = "0.1.0"
