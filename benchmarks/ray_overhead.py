@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from fashionclip import load_model
-from fashionclip.distributed import RayOptions
+from fashionclip.indexing import RayOptions
 from fashionclip.machine import cpu_name
 from fashionclip.search import Catalog
 

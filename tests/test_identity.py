@@ -82,7 +82,7 @@ def test_new_weights_in_the_same_folder_are_detected_and_nothing_is_mixed(tmp_pa
 
 
 def test_an_index_built_before_checkpoints_were_recorded_keeps_working(tmp_path, shop, monkeypatch):
-    from fashionclip.search import indexer
+    from fashionclip.indexing import local as indexer
     from fashionclip.store.base import IndexInfo
 
     _model(tmp_path / "mm", seed=0)

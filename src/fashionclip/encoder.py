@@ -130,6 +130,17 @@ class Encoder:
     def device(self) -> str:
         return self.backend.device
 
+    @property
+    def load_options(self) -> dict[str, str]:
+        """The ``backend`` and ``precision`` that :func:`fashionclip.load_model` takes to load this
+        model to run as it does here; empty for a backend that does not say its precision."""
+        from fashionclip.backends.onnx import OnnxBackend  # here: it imports torch
+
+        precision = getattr(self.backend, "precision", None)
+        if isinstance(self.backend, OnnxBackend):
+            return {"backend": "onnx", "precision": precision}
+        return {"backend": "torch", "precision": precision} if precision else {}
+
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
 

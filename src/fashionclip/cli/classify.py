@@ -11,9 +11,9 @@ import numpy as np
 
 from fashionclip.catalog import read_catalog
 from fashionclip.errors import ClassificationError
+from fashionclip.indexing.hashes import index_info
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
-from fashionclip.search.indexer import index_info
 from fashionclip.store.base import same_model
 from fashionclip.zeroshot.taxonomy import Attribute, Tagger, Taxonomy
 

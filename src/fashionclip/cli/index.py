@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     options.update(precision_options(args))
     ray_options = None
     if args.engine == "ray":
-        from fashionclip.distributed import RayOptions
+        from fashionclip.indexing import RayOptions
 
         ray_options = RayOptions(
             address=args.address,

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fashionclip.catalog.reader import CatalogData, ColumnMap, read_catalog
 from fashionclip.encoder import Encoder
 from fashionclip.errors import QueryError
+from fashionclip.indexing import IndexReport, RayOptions, check_engine, index_catalog
+from fashionclip.indexing.hashes import index_info
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.registry import DEFAULT_MODEL
-from fashionclip.search.indexer import IndexReport, index_catalog, index_info
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
 from fashionclip.store.base import Hit, VectorStore, check_claim, check_paging
 from fashionclip.store.filters import FilterSpec
 from fashionclip.store.uri import MEMORY, open_store
-
-if TYPE_CHECKING:
-    from fashionclip.distributed import RayOptions
 
 
 class Catalog:
@@ -87,38 +85,22 @@ class Catalog:
         The report's ``warnings`` name what looks wrong with the file as a whole (no image column
         found, a column kept as text by a few values); ``strict`` makes them, and any bad row, errors.
 
-        ``engine="ray"`` embeds with Ray Data (``ray``: :class:`fashionclip.distributed.RayOptions`,
-        the cluster address, workers and GPUs); the result is the same index.
+        ``engine="ray"`` embeds with Ray Data (``ray``: :class:`fashionclip.indexing.RayOptions`,
+        the cluster address, workers and GPUs); the result is the same index (see
+        :func:`fashionclip.indexing.index_catalog`).
         """
-        if engine not in ("local", "ray"):
-            raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+        check_engine(engine)  # before reading what may be a large file
         if isinstance(source, CatalogData):
             data = source
         else:
             numeric = [name for name, kind in self.store.columns().items() if kind == "numeric"]
             data = read_catalog(source, columns, root=root, known_numeric=numeric, strict=strict)
-        if engine == "ray":
-            from fashionclip.distributed import RayOptions, index_catalog_ray, model_ref
-
-            encoder = self.encoder
-            info = index_info(encoder)
-            return index_catalog_ray(
-                self.store,
-                model_ref(encoder),
-                info.model,
-                info.dim,
-                encoder.preprocess,
-                data,
-                ray or RayOptions(batch_size=min(batch_size, 256)),
-                delete_missing=delete_missing,
-                limits=encoder.image_preprocessor.limits,
-                store_key=_location(self.store),
-                checkpoint=info.checkpoint,
-            )
         return index_catalog(
             self.store,
             self.encoder,
             data,
+            engine=engine,
+            ray=ray,
             batch_size=batch_size,
             delete_missing=delete_missing,
             show_progress=show_progress,
@@ -259,14 +241,6 @@ class Catalog:
         if norm == 0:
             raise QueryError("the query parts cancel out (weights of 0?); give a non-zero weight")
         return (vector / norm).astype(np.float32)
-
-
-def _location(store: VectorStore) -> str:
-    """Where a store keeps its data (a stable key across runs, unlike its item count)."""
-    path = getattr(store, "path", None)
-    if path is not None:
-        return str(Path(path).resolve())
-    return f"{getattr(store, 'uri', type(store).__name__)}/{getattr(store, 'collection', '')}"
 
 
 def _number_within(value: object, low: float, high: float, *, low_open: bool) -> bool:

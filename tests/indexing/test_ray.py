@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fashionclip.cli.main import main
-from fashionclip.distributed import RayOptions
+from fashionclip.indexing import RayOptions
 from fashionclip.sample import sample_catalog
 from fashionclip.search import Catalog
 

@@ -4,17 +4,19 @@ vectors written to Parquet shards that are then bulk-loaded into the store.
 
 The plan, top to bottom:
 
-1. The driver reads and validates the catalogue with the same reader as the local path (ids,
-   image paths, texts, metadata and their problems are therefore identical), and cuts it into
+1. The driver reads and validates the catalogue with the same reader as the local executor
+   (ids, image paths, texts, metadata and their problems are therefore identical), and cuts it into
    shards of ``shard_size`` items in file order. A shard's key hashes its items and the model, so
    a re-run over the same catalogue finds the shards it already finished and skips them.
 2. Ray Data runs the unfinished shards' items through ``prepare`` (read the image bytes from a
-   path, http(s) or s3://; hash them; compare with the store's hashes, so unchanged items are not
-   embedded; decode and preprocess) and ``Embedder`` (``encode_pixels`` / ``encode_texts``).
+   path, http(s) or s3://; decide what to do with them by the plan of
+   :mod:`fashionclip.indexing.plan`, so unchanged items are not embedded; decode and preprocess)
+   and ``Embedder`` (``encode_pixels`` / ``encode_texts``).
 3. The driver collects the rows of each shard and writes it as soon as it is complete, to a
    temporary file renamed into place: a killed job leaves only whole shards behind.
-4. The shards are loaded into the store in file order; deleted items are removed as the local
-   path does. The shard folder is removed after a successful run (``keep_shards`` keeps it).
+4. The shards are loaded into the store in file order, committed and counted by the same code
+   as the local executor's batches (:class:`fashionclip.indexing.run.IndexRun`); deleted items
+   are removed as there. The shard folder is removed after a successful run (``keep_shards`` keeps it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -35,18 +36,19 @@ from typing import Any
 import numpy as np
 
 from fashionclip._extras import require
-from fashionclip.catalog.reader import CatalogData, CatalogItem, Problem
+from fashionclip.catalog.reader import CatalogData, CatalogItem
 from fashionclip.config import PreprocessConfig
+from fashionclip.encoder import Encoder
 from fashionclip.errors import ImageLoadError
+from fashionclip.indexing.hashes import index_info, row_hash
+from fashionclip.indexing.plan import EMBED, FAILED, Step, decide, undecodable
+from fashionclip.indexing.report import IndexReport
+from fashionclip.indexing.run import IndexRun
 from fashionclip.io import cache_dir
 from fashionclip.preprocess.image import ImageLimits, ImagePreprocessor, read_image_bytes
-from fashionclip.search.indexer import IndexReport, embedding_hash, finish_index, hash_key, row_hash, typed_items
-from fashionclip.store.base import IndexInfo, Records, VectorStore
+from fashionclip.store.base import IndexInfo, VectorStore
 
 log = logging.getLogger(__name__)
-
-# what became of each item in the pipeline
-EMBEDDED, UNCHANGED, REWRITE, FAILED = "embedded", "unchanged", "rewrite", "failed"
 
 
 @dataclass(frozen=True)
@@ -86,40 +88,54 @@ class RayOptions:
 
 @dataclass(frozen=True)
 class ModelRef:
-    """How an actor loads the model: its name (registry name, hub id or folder) and load options."""
+    """The driver's model, as the Ray executor needs it: how an actor loads it (its ``name``: a
+    registry name, hub id or folder, and load ``options``), what the index records of it
+    (``info``), and how the CPU tasks preprocess images for it. Build it with :meth:`of`."""
 
     name: str
+    info: IndexInfo
+    preprocess: PreprocessConfig
     options: tuple[tuple[str, Any], ...] = ()
+    limits: ImageLimits = ImageLimits()
+
+    @classmethod
+    def of(cls, encoder: Encoder) -> ModelRef:
+        """How Ray actors load the same model as ``encoder``: its registry name when it has one,
+        else its source (a hub id or a folder, which must then exist on every node), with the
+        same backend and precision."""
+        from fashionclip.loading import resolve
+
+        spec = encoder.spec
+        try:
+            same = resolve(spec.name).spec.source == spec.source
+        except Exception:  # a name that no longer resolves: load by source
+            same = False
+        return cls(
+            spec.name if same else spec.source,
+            index_info(encoder),
+            encoder.preprocess,
+            tuple(sorted(encoder.load_options.items())),
+            encoder.image_preprocessor.limits,
+        )
 
 
 def index_catalog_ray(
     store: VectorStore,
     model: ModelRef,
-    encoder_name: str,
-    embedding_dim: int,
-    preprocess: PreprocessConfig,
     catalog: CatalogData,
     options: RayOptions = RayOptions(),
     *,
     delete_missing: bool = True,
-    limits: ImageLimits = ImageLimits(),
-    store_key: str = "",
-    checkpoint: str = "",
 ) -> IndexReport:
-    """Bring ``store`` in line with ``catalog`` as :func:`fashionclip.search.indexer.index_catalog`
+    """Bring ``store`` in line with ``catalog`` as :func:`fashionclip.indexing.local.index_catalog_local`
     does, with the embedding done by Ray Data (see the module docstring)."""
     # Ray Data logs every execution step at INFO on the console; warnings and errors are what matter
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")
     ray = require("ray", "ray", feature="indexing with --engine ray")
-    started = time.perf_counter()
-    store.claim(IndexInfo(encoder_name, embedding_dim, checkpoint))
-    encoder_name = hash_key(store)  # the recorded name: see hash_key
-    stored = store.hashes()
-    report = IndexReport(problems=list(catalog.problems), warnings=list(catalog.warnings))
-    numeric = [name for name, kind in store.columns().items() if kind == "numeric"]
-    items = typed_items(catalog.items, numeric, report)
-    shards = _plan(items, options.shard_size, model, preprocess)
-    folder = options.work_dir or cache_dir("ray-shards") / _digest([catalog.source, encoder_name, store_key])[:16]
+    run = IndexRun.begin(store, model.info, catalog)
+    shards = _shards(run.items, options.shard_size, model)
+    key = _digest([catalog.source, run.model_key, _location(store)])[:16]
+    folder = options.work_dir or cache_dir("ray-shards") / key
     folder.mkdir(parents=True, exist_ok=True)
     pending = [s for s in shards if not s.path(folder).exists()]
     log.info("%d shards, %d to embed, in %s", len(shards), len(pending), folder)
@@ -128,18 +144,26 @@ def index_catalog_ray(
         if started_here:
             _init(ray, options.address)
         try:
-            _run(ray, pending, folder, stored, model, encoder_name, preprocess, limits, options)
+            _run(ray, pending, folder, run.stored, model, run.model_key, options)
         finally:
             if started_here:
                 ray.shutdown()
     for shard in shards:
-        _load(store, shard, folder, report, stored)
+        _load(run, shard, folder)
     if not options.keep_shards:
         shutil.rmtree(folder, ignore_errors=True)
-    return finish_index(store, catalog, stored, report, delete_missing, started)
+    return run.finish(delete_missing)
 
 
-# ---------------------------------------------------------------------------- planning
+def _location(store: VectorStore) -> str:
+    """Where a store keeps its data (a stable key across runs, unlike its item count)."""
+    path = getattr(store, "path", None)
+    if path is not None:
+        return str(Path(path).resolve())
+    return f"{getattr(store, 'uri', type(store).__name__)}/{getattr(store, 'collection', '')}"
+
+
+# ---------------------------------------------------------------------------- shards
 @dataclass(frozen=True)
 class Shard:
     number: int
@@ -150,12 +174,12 @@ class Shard:
         return folder / f"shard-{self.number:06d}-{self.key}.parquet"
 
 
-def _plan(items: Sequence[CatalogItem], size: int, model: ModelRef, preprocess: PreprocessConfig) -> list[Shard]:
+def _shards(items: Sequence[CatalogItem], size: int, model: ModelRef) -> list[Shard]:
     shards = []
     for number, start in enumerate(range(0, len(items), size)):
         chunk = tuple(items[start : start + size])
         rows = [[i.id, i.image, i.text, sorted(i.metadata.items())] for i in chunk]
-        key = _digest([model.name, list(model.options), repr(preprocess), rows])[:16]
+        key = _digest([model.name, list(model.options), repr(model.preprocess), rows])[:16]
         shards.append(Shard(number, key, chunk))
     return shards
 
@@ -178,15 +202,15 @@ def _init(ray: Any, address: str | None) -> None:
 # ---------------------------------------------------------------------------- the pipeline
 def prepare(
     batch: dict[str, np.ndarray],
-    encoder_name: str,
+    model_key: str,
     preprocess: PreprocessConfig,
     limits: ImageLimits,
 ) -> dict[str, np.ndarray]:
-    """CPU task: read, hash, compare, decode and preprocess a batch of items."""
+    """CPU task: read, plan, decode and preprocess a batch of items."""
     preprocessor = ImagePreprocessor(preprocess, limits)
     n = len(batch["id"])
     pixels = np.zeros((n, 3, preprocess.image_size, preprocess.image_size), dtype=np.float32)
-    outcomes = [_prepare_one(batch, i, pixels, preprocessor, encoder_name, limits) for i in range(n)]
+    outcomes = [_prepare_one(batch, i, pixels, preprocessor, model_key, limits) for i in range(n)]
     return {
         "id": batch["id"],
         "shard": batch["shard"],
@@ -204,28 +228,25 @@ def _prepare_one(
     i: int,
     pixels: np.ndarray,
     preprocessor: ImagePreprocessor,
-    encoder_name: str,
+    model_key: str,
     limits: ImageLimits,
 ) -> tuple[str, str, str]:
-    """(status, problem, content hash) of item ``i``; its pixels go into ``pixels[i]``. The same
-    decisions, hashes and problem texts as the local indexer's."""
+    """(action, problem, content hash) of item ``i`` by the plan's :func:`decide`; its pixels go
+    into ``pixels[i]``."""
     image, text = batch["image"][i] or None, str(batch["text"][i])
+    data: bytes | ImageLoadError | None
     try:
         data = read_image_bytes(image, limits) if image else None
     except ImageLoadError as exc:
-        return FAILED, f"image {exc.reason}", ""
-    new = f"{embedding_hash(data, text, encoder_name)}:{batch['row_hash'][i]}"
-    old = str(batch["stored_hash"][i]) or None
-    if old == new:
-        return UNCHANGED, "", new
-    if old is not None and old.split(":")[0] == new.split(":")[0]:
-        return REWRITE, "", new
-    if data is not None:  # a text-only item needs no pixels: the actor embeds its text
+        data = exc
+    decision = decide(data, text, str(batch["row_hash"][i]), str(batch["stored_hash"][i]) or None, model_key)
+    # a text-only item needs no pixels: the actor embeds its text
+    if decision.action == EMBED and isinstance(data, bytes):
         try:
             pixels[i] = preprocessor(data)
         except ImageLoadError as exc:
-            return FAILED, f"image {image}: {exc.reason}", new
-    return EMBEDDED, "", new
+            return FAILED, undecodable(image, exc.reason), decision.content_hash
+    return decision.action, decision.reason, decision.content_hash
 
 
 class Embedder:
@@ -243,7 +264,7 @@ class Embedder:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(batch["id"])
         vectors = np.zeros((n, self.encoder.embedding_dim), dtype=np.float32)
-        todo = batch["status"] == EMBEDDED
+        todo = batch["status"] == EMBED
         images = np.flatnonzero(todo & batch["has_image"])
         texts = np.flatnonzero(todo & ~batch["has_image"])
         if len(images):
@@ -259,9 +280,7 @@ def _run(
     folder: Path,
     stored: dict[str, str],
     model: ModelRef,
-    encoder_name: str,
-    preprocess: PreprocessConfig,
-    limits: ImageLimits,
+    model_key: str,
     options: RayOptions,
 ) -> None:
     # the stored hash travels with its item: no broadcast of every hash of a large index
@@ -285,7 +304,7 @@ def _run(
         prepare,
         batch_size=options.batch_size,
         batch_format="numpy",
-        fn_kwargs={"encoder_name": encoder_name, "preprocess": preprocess, "limits": limits},
+        fn_kwargs={"model_key": model_key, "preprocess": model.preprocess, "limits": model.limits},
         num_cpus=0.5,
     )
     embedded = prepared.map_batches(
@@ -339,67 +358,18 @@ def _write(shard: Shard, rows: list[dict[str, Any]], folder: Path) -> None:
     os.replace(scratch, target)  # a shard file exists only once it is whole
 
 
-def _load(store: VectorStore, shard: Shard, folder: Path, report: IndexReport, stored: dict[str, str]) -> None:
+def _load(run: IndexRun, shard: Shard, folder: Path) -> None:
+    """Commit a shard's rows as one batch of the run."""
     pq = require("pyarrow.parquet", "ray")
     table = pq.read_table(shard.path(folder))
-    status = table.column("status").to_pylist()
     ids = table.column("id").to_pylist()
-    hashes = table.column("content_hash").to_pylist()
+    status = table.column("status").to_pylist()
     vectors = table.column("vector").combine_chunks().flatten().to_numpy().reshape(len(ids), -1)
-    reasons = table.column("reason").to_pylist()
     items = {item.id: item for item in shard.items}
-    keep: list[int] = []
-    for n, (item_id, state) in enumerate(zip(ids, status, strict=True)):
-        if state == UNCHANGED:
-            report.unchanged += 1
-        elif state == FAILED:
-            report.problems.append(Problem(f"item {item_id!r}", reasons[n], item_id))
-        else:
-            keep.append(n)
-    rewrite = [ids[n] for n in keep if status[n] == REWRITE]
-    old = {h.id: h.vector for h in store.get(rewrite, with_vectors=True)} if rewrite else {}
-    keep = [n for n in keep if status[n] == EMBEDDED or ids[n] in old]
-    if not keep:
-        return
-    chosen = [items[ids[n]] for n in keep]
-    names = list(dict.fromkeys(name for item in chosen for name in item.metadata))
-    store.add(
-        Records(
-            ids=[item.id for item in chosen],
-            vectors=np.stack([old.get(ids[n], vectors[n]) for n in keep]).astype(np.float32),
-            images=[item.image for item in chosen],
-            texts=[item.text for item in chosen],
-            hashes=[hashes[n] for n in keep],
-            metadata={name: [item.metadata.get(name) for item in chosen] for name in names},
-            vector_sources=["image" if item.image else "text" for item in chosen],
-        ),
-        new=not any(item.id in stored for item in chosen),
-    )
-    for n, item in zip(keep, chosen, strict=True):
-        if item.id not in stored:
-            report.added += 1
-        elif status[n] == REWRITE:
-            report.rows_updated += 1
-        else:
-            report.reembedded += 1
-        stored[item.id] = hashes[n]
-
-
-def model_ref(encoder: Any) -> ModelRef:
-    """How Ray actors load the same model as ``encoder``: its registry name when it has one, else
-    its source (a hub id or a folder, which must then exist on every node), with the same backend
-    and precision."""
-    from fashionclip.loading import resolve
-
-    spec = encoder.spec
-    try:
-        same = resolve(spec.name).spec.source == spec.source
-    except Exception:  # a name that no longer resolves: load by source
-        same = False
-    backend = type(encoder.backend).__name__
-    options: dict[str, Any] = {}
-    if backend == "OnnxBackend":
-        options = {"backend": "onnx", "precision": encoder.backend.precision}
-    elif getattr(encoder.backend, "precision", None):
-        options = {"backend": "torch", "precision": encoder.backend.precision}
-    return ModelRef(spec.name if same else spec.source, tuple(sorted(options.items())))
+    steps = [
+        Step(items[item_id], action, content, reason)
+        for item_id, action, content, reason in zip(
+            ids, status, table.column("content_hash").to_pylist(), table.column("reason").to_pylist(), strict=True
+        )
+    ]
+    run.commit(steps, {ids[n]: vectors[n] for n, action in enumerate(status) if action == EMBED})

@@ -11,8 +11,7 @@ from fashionclip.catalog import read_catalog
 from fashionclip.search import Catalog
 from fashionclip.store import LanceStore
 from fashionclip.testing import KeywordEncoder
-
-from .conftest import ROWS, write_catalog
+from tests.search.conftest import ROWS, write_catalog
 
 
 @pytest.fixture(params=["memory", "lance"])
