@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from fashionclip.config import ModelSpec, PreprocessConfig
+from fashionclip.backends.torch_hf import TorchHFBackend
+from fashionclip.config import PRECISIONS, ModelSpec, PreprocessConfig
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
 from fashionclip.io import cache_dir
@@ -173,7 +174,6 @@ def _device(value: str | torch.device | None) -> str:
 
 
 BACKENDS = ("torch", "onnx")
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # int8 is kept by the automatic choice only where its embeddings stay this close to fp32's
 INT8_FLOOR = 0.99
 
@@ -213,13 +213,13 @@ def load_model(
     spec = resolved.spec
     if spec.license.startswith("unknown"):
         spec = replace(spec, license=card_license(path) or spec.license)
-    open_clip = _is_open_clip(path, spec)
+    open_clip = is_open_clip(path, spec)
     if open_clip:
         from fashionclip.backends.open_clip import load_open_clip
 
         runner, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
     else:
-        runner, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
+        runner, tokenizer, preprocess = load_hf(path, spec, device=device_str, dtype=torch_dtype)
     if dtype is None:
         runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, open_clip)
     # the spec of a loaded encoder describes the checkpoint actually loaded
@@ -257,8 +257,9 @@ def _with_precision(
             raise ValueError(f"model {spec.name!r}: the ONNX backend supports transformers CLIP checkpoints only")
         if device != "cpu":
             raise ValueError("the ONNX backend runs on the CPU; use backend='torch' on CUDA")
-        if precision not in ("fp32", "int8"):
-            raise ValueError(f"the ONNX backend runs fp32 or int8, not {precision!r}")
+        from fashionclip.backends.onnx import check_precision
+
+        check_precision(precision)
         return _onnx(runner, path, preprocess, tokenizer, precision, automatic)
     if precision == "int8":
         raise ValueError("int8 runs with backend='onnx'")
@@ -311,7 +312,7 @@ def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tupl
     return pixels, tokens.input_ids, tokens.attention_mask
 
 
-def _is_open_clip(path: Path, spec: ModelSpec) -> bool:
+def is_open_clip(path: Path, spec: ModelSpec) -> bool:
     """Registry says so, or the folder has open_clip's config and no HF CLIP/SigLIP config."""
     if spec.format == "open_clip":
         return True
@@ -347,12 +348,12 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _load_hf(
+def load_hf(
     path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype
-) -> tuple[Any, TextTokenizer, PreprocessConfig]:
+) -> tuple[TorchHFBackend, TextTokenizer, PreprocessConfig]:
+    """The torch backend, tokenizer and preprocessing of a Hugging Face CLIP / SigLIP checkpoint
+    folder; :class:`ModelNotAvailableError` for a folder that is not one."""
     from transformers import AutoModel, AutoTokenizer
-
-    from fashionclip.backends.torch_hf import TorchHFBackend
 
     name = spec.name
     if not (path / "config.json").exists():

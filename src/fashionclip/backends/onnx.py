@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from fashionclip._extras import require
-from fashionclip.backends.torch_hf import _pooled
+from fashionclip.backends.torch_hf import pooled
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "int8")
+# the part of config.PRECISIONS this backend runs: fp32, and int8 weights by dynamic quantisation
+SUPPORTED_PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 # what measures an export against the torch model: () -> (pixels, token ids, attention mask)
 Calibration = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -68,6 +69,15 @@ class OnnxBackend:
         return self.text.run(None, feeds)[0]
 
 
+def check_precision(precision: str) -> None:
+    """ValueError naming what the ONNX backend supports, for a precision it does not run."""
+    if precision not in SUPPORTED_PRECISIONS:
+        raise ValueError(
+            f"the ONNX backend runs {' or '.join(SUPPORTED_PRECISIONS)}, not {precision!r} "
+            f"(supported: {', '.join(SUPPORTED_PRECISIONS)})"
+        )
+
+
 def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:
     """Where a checkpoint's export at ``precision`` lives in the cache."""
     return cache / f"{fingerprint}-{precision}"
@@ -84,8 +94,7 @@ def load_onnx(
     into ``cache/<fingerprint>-<precision>/``, then reused. ``calibration`` returns (pixels,
     token ids, attention mask) that measure a new export against the torch model
     (``backend.fidelity``); it is only called when an export is made."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     folder = export_folder(cache, fingerprint, precision)
     if not (folder / "export.json").exists():
         export(torch_backend, folder, precision, calibration)
@@ -101,7 +110,7 @@ class _ImageTower(torch.nn.Module):
         self.model = model
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return _pooled(self.model.get_image_features(pixel_values=pixel_values))
+        return pooled(self.model.get_image_features(pixel_values=pixel_values))
 
 
 class _TextTower(torch.nn.Module):
@@ -110,7 +119,7 @@ class _TextTower(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return _pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
+        return pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
 
 
 def export(

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 
-def _pooled(output: Any) -> torch.Tensor:
+def pooled(output: Any) -> torch.Tensor:
+    """The embedding tensor of a transformers ``get_*_features`` call."""
     # transformers 4.x returns a tensor, 5.x a ModelOutput with pooler_output
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
@@ -61,7 +62,7 @@ class TorchHFBackend(TorchPrecision):
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
         with self._context():
-            features = _pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
+            features = pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
         return features.float().cpu().numpy()
 
     @torch.inference_mode()
@@ -69,5 +70,5 @@ class TorchHFBackend(TorchPrecision):
         ids = torch.from_numpy(input_ids).to(self.device)  # (B, L)
         mask = torch.from_numpy(attention_mask).to(self.device)
         with self._context():
-            features = _pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
+            features = pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
         return features.float().cpu().numpy()

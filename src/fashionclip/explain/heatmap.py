@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw
 
 from fashionclip.encoder import l2_normalize
 from fashionclip.errors import ExplainError, TemplateError
-from fashionclip.preprocess.image import _RESAMPLE, ImageInput, load_image
+from fashionclip.preprocess.image import RESAMPLE, ImageInput, load_image
 from fashionclip.templating import check_label_template
 from fashionclip.zeroshot.templates import text_lines
 
@@ -280,7 +280,7 @@ def _windows(size: tuple[int, int], fraction: float) -> list[tuple[int, int, int
 def _crops(encoder: Encoder, picture: Image.Image, scorer: Scorer, scales: Sequence[float]) -> list[np.ndarray]:
     boxes = [box for fraction in scales for box in _windows(picture.size, fraction)]
     size = encoder.preprocess.image_size
-    resample = _RESAMPLE[encoder.preprocess.interpolation]
+    resample = RESAMPLE[encoder.preprocess.interpolation]
     pixels = np.stack(
         [encoder.image_preprocessor.normalize(picture.crop(box).resize((size, size), resample)) for box in boxes]
     )
@@ -312,7 +312,7 @@ def _letterbox(encoder: Encoder, picture: Image.Image) -> np.ndarray:
     (zero after normalisation), as normalised (3, S, S) pixels."""
     size = encoder.preprocess.image_size
     left, top, right, bottom = _letterbox_box(encoder, picture)
-    resized = picture.resize((right - left, bottom - top), _RESAMPLE[encoder.preprocess.interpolation])
+    resized = picture.resize((right - left, bottom - top), RESAMPLE[encoder.preprocess.interpolation])
     square = Image.new("RGB", (size, size), tuple(round(255 * m) for m in encoder.preprocess.mean))
     square.paste(resized, (left, top))
     return encoder.image_preprocessor.normalize(square)
