@@ -13,9 +13,11 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -182,10 +184,10 @@ def load_model(
     name: str = DEFAULT_MODEL,
     *,
     device: str | torch.device | None = None,
-    dtype: torch.dtype | str | None = None,
-    limits: ImageLimits | None = None,
     backend: str | None = None,
     precision: str | None = None,
+    limits: ImageLimits | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> Encoder:
     """Load a checkpoint by registry name, Hugging Face id or local directory.
 
@@ -195,12 +197,20 @@ def load_model(
     bf16 natively, ONNX Runtime int8 elsewhere, kept only when its embeddings of the bundled
     sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). The ONNX export is
     cached in ``~/.cache/fashionclip/onnx``. ``precision="fp32", backend="torch"`` reproduces
-    transformers exactly. ``dtype`` casts the torch weights (legacy; implies torch).
+    transformers exactly. ``dtype`` (deprecated: use ``precision``) casts the torch weights
+    themselves ("float32", "bfloat16", "float16" or a torch.dtype; implies torch).
 
     Raises :class:`UnknownModelError` for a name that points nowhere and
     :class:`ModelNotAvailableError` when a known checkpoint cannot be loaded
     here (offline and not cached, missing or broken files).
     """
+    if dtype is not None:
+        warnings.warn(
+            "load_model(dtype=...) is deprecated; use precision= (one of "
+            f"{', '.join(PRECISIONS)}), which picks the backend and number type together",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     device_str = _device(device)
     if backend not in (None, "auto", *BACKENDS):
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None for automatic), got {backend!r}")
@@ -220,11 +230,21 @@ def load_model(
         runner, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
     else:
         runner, tokenizer, preprocess = load_hf(path, spec, device=device_str, dtype=torch_dtype)
+    torch_runner = runner
     if dtype is None:
         runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, open_clip)
+    # an exported model holds no torch model: what needs one (patch and gradient heatmaps) loads it then
+    load_torch = None if runner is torch_runner else partial(_torch_backend, path, spec, device_str)
     # the spec of a loaded encoder describes the checkpoint actually loaded
     spec = replace(spec, embedding_dim=runner.embedding_dim)
-    return Encoder(spec, runner, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path)
+    return Encoder(
+        spec, runner, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path, load_torch=load_torch
+    )
+
+
+def _torch_backend(path: Path, spec: ModelSpec, device: str) -> TorchHFBackend:
+    """The fp32 torch backend of a transformers checkpoint (what an ONNX encoder falls back to)."""
+    return load_hf(path, spec, device=device, dtype=torch.float32)[0]
 
 
 def _with_precision(

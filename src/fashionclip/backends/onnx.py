@@ -29,11 +29,11 @@ Calibration = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class OnnxBackend:
-    """Runs the exported towers with ONNX Runtime on the CPU; same contract as the torch backend."""
+    """Runs the exported towers with ONNX Runtime on the CPU; same contract as the torch backend.
+    It holds no torch model: heatmaps that need the model's internals get them from the torch
+    backend of the same checkpoint, which the encoder loads only then."""
 
     device = "cpu"
-    model: Any = None  # the torch model it was exported from, when loaded through load_onnx
-    dtype: Any = torch.float32
 
     def __init__(
         self,
@@ -41,6 +41,7 @@ class OnnxBackend:
         *,
         embedding_dim: int,
         logit_scale: float,
+        patch_size: int | None = None,
         threads: int | None = None,
         record: dict[str, Any] | None = None,
     ) -> None:
@@ -55,6 +56,7 @@ class OnnxBackend:
         self.folder = folder
         self.embedding_dim = embedding_dim
         self.logit_scale = logit_scale
+        self.patch_size = patch_size
         if record is None:  # the export's own record, written last
             record = json.loads((folder / "export.json").read_text())
         self.precision = record["precision"]
@@ -67,6 +69,10 @@ class OnnxBackend:
     def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
         return self.text.run(None, feeds)[0]
+
+    def internals(self) -> None:
+        """None: an exported graph gives no patch tokens or gradients."""
+        return None
 
 
 def check_precision(precision: str) -> None:
@@ -98,10 +104,12 @@ def load_onnx(
     folder = export_folder(cache, fingerprint, precision)
     if not (folder / "export.json").exists():
         export(torch_backend, folder, precision, calibration)
-    backend = OnnxBackend(folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale)
-    # the torch model stays reachable for what needs its internals (patch and gradient heatmaps)
-    backend.model, backend.dtype = torch_backend.model, torch_backend.dtype
-    return backend
+    return OnnxBackend(
+        folder,
+        embedding_dim=torch_backend.embedding_dim,
+        logit_scale=torch_backend.logit_scale,
+        patch_size=torch_backend.patch_size,
+    )
 
 
 class _ImageTower(torch.nn.Module):

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fashionclip.backends.clip_internals import ClipInternals
+
 
 def pooled(output: Any) -> torch.Tensor:
     """The embedding tensor of a transformers ``get_*_features`` call."""
@@ -57,6 +59,12 @@ class TorchHFBackend(TorchPrecision):
         self.embedding_dim = int(getattr(config, "projection_dim", 0) or config.text_config.hidden_size)
         scale = getattr(model, "logit_scale", None)
         self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
+        patch = getattr(getattr(config, "vision_config", None), "patch_size", None)
+        self.patch_size = int(patch) if isinstance(patch, int) else None
+
+    def internals(self) -> ClipInternals | None:
+        """Patch tokens and gradients of the vision tower (CLIP checkpoints; None for others)."""
+        return ClipInternals.of(self.model, device=self.device, dtype=self.dtype)
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
