@@ -222,7 +222,7 @@ class Encoder:
         found = own() if own is not None else None
         if found is not None or self._load_torch is None:
             return found
-        if self._torch_backend is None:
+        if self._torch_backend is None:  # no lock: it keeps the encoder picklable; a race loads twice, harmlessly
             log.info(
                 "loading the torch model of %s for its internals (%s has none)", self.name, type(self.backend).__name__
             )
