@@ -83,3 +83,10 @@ def test_display_attention_returns_the_heatmap_overlay(tiny_checkpoint, dataset)
     overlay = model.display_attention(path, "belt", pixel_size=15, iterations=5)
     assert isinstance(overlay, Image.Image) and overlay.size == Image.open(path).size
     assert not np.array_equal(np.asarray(overlay), np.asarray(Image.open(path).convert("RGB")))
+
+
+def test_compat_error_is_defined_with_the_other_errors():
+    from fashionclip import errors
+    from fashionclip.errors import FashionClipError
+
+    assert CompatError is errors.CompatError and issubclass(CompatError, (FashionClipError, ValueError))

@@ -161,9 +161,9 @@ def test_decompression_bomb_is_refused_before_decoding(tiny_encoder, bad_files):
         fashionclip.preprocess.image.load_image(medium.getvalue(), small_limit)
 
 
-def test_skip_returns_good_embeddings_and_failure_reasons(tiny_encoder, sample_images, bad_files):
+def test_the_report_holds_good_embeddings_and_failure_reasons(tiny_encoder, sample_images, bad_files):
     items = [sample_images[0], bad_files["missing"], sample_images[1], bad_files["corrupt"], b"", 42]
-    result = tiny_encoder.encode_images(items, on_error="skip", batch_size=2)
+    result = tiny_encoder.encode_images_report(items, batch_size=2)
     assert isinstance(result, EncodeResult)
     assert result.indices == [0, 2]
     assert result.embeddings.shape == (2, 16)
@@ -172,6 +172,22 @@ def test_skip_returns_good_embeddings_and_failure_reasons(tiny_encoder, sample_i
     assert sorted(reasons) == [1, 3, 4, 5]
     assert reasons[1] == "file not found"
     assert "empty bytes" in reasons[4] and "unsupported input type" in reasons[5]
+
+
+def test_the_report_of_a_single_image_is_a_matrix(tiny_encoder, sample_images, bad_files):
+    good = tiny_encoder.encode_images_report(sample_images[0])
+    assert good.embeddings.shape == (1, 16) and good.indices == [0] and good.failed == []
+    bad = tiny_encoder.encode_images_report(bad_files["missing"])
+    assert bad.embeddings.shape == (0, 16) and bad.indices == [] and [f.index for f in bad.failed] == [0]
+
+
+def test_on_error_skip_still_reports_but_is_deprecated(tiny_encoder, sample_images, bad_files):
+    items = [sample_images[0], bad_files["missing"]]
+    with pytest.warns(DeprecationWarning, match="encode_images_report"):
+        result = tiny_encoder.encode_images(items, on_error="skip")
+    report = tiny_encoder.encode_images_report(items)
+    assert result.indices == report.indices == [0]
+    np.testing.assert_array_equal(result.embeddings, report.embeddings)
 
 
 @pytest.mark.parametrize(
@@ -239,3 +255,63 @@ def test_unreachable_url_fails_with_the_url_named(tiny_checkpoint):
     encoder = fashionclip.load_model(str(tiny_checkpoint), limits=fashionclip.ImageLimits(url_timeout=2))
     with pytest.raises(ImageLoadError, match=r"http://127\.0\.0\.1:9/x\.jpg.*download failed"):
         encoder.encode_images(["http://127.0.0.1:9/x.jpg"])
+
+
+def test_the_encoder_and_the_stand_ins_satisfy_the_protocol(tiny_encoder):
+    from fashionclip.encoder import EncoderProtocol
+    from fashionclip.testing import KeywordEncoder
+
+    assert isinstance(tiny_encoder, EncoderProtocol)
+    keyword = KeywordEncoder()
+    assert isinstance(keyword, EncoderProtocol)
+    red = np.full((40, 30, 3), (200, 30, 30), dtype=np.uint8)
+    pixels = keyword.image_preprocessor(red)[None]
+    # the pixels path finds the same colour as the image path
+    assert np.argmax(keyword.encode_pixels(pixels)[0][:12]) == np.argmax(keyword.encode_images(red)[:12])
+    assert keyword.encode_images_report([red, b""]).indices == [0]
+
+
+class _ForwardOnly:
+    """A backend that runs forward passes and nothing else (like ONNX)."""
+
+    def __init__(self, torch_backend) -> None:
+        self.inner = torch_backend
+        self.embedding_dim, self.logit_scale, self.device = (
+            torch_backend.embedding_dim,
+            torch_backend.logit_scale,
+            "cpu",
+        )
+        self.patch_size = torch_backend.patch_size
+
+    def encode_pixels(self, pixels):
+        return self.inner.encode_pixels(pixels)
+
+    def encode_tokens(self, input_ids, attention_mask):
+        return self.inner.encode_tokens(input_ids, attention_mask)
+
+    def internals(self):
+        return None
+
+
+def test_internals_come_from_the_backend_else_from_a_torch_backend_loaded_once(tiny_encoder):
+    from fashionclip.backends.base import Backend, ModelInternals
+    from fashionclip.encoder import Encoder
+
+    assert isinstance(tiny_encoder.backend, Backend) and isinstance(tiny_encoder.internals(), ModelInternals)
+    assert tiny_encoder.patch_size == 8  # the tiny checkpoint's ViT patch
+    loads = []
+
+    def load_torch():
+        loads.append(1)
+        return tiny_encoder.backend
+
+    parts = (tiny_encoder.spec, _ForwardOnly(tiny_encoder.backend), tiny_encoder.tokenizer, tiny_encoder.preprocess)
+    lazy = Encoder(*parts, load_torch=load_torch)
+    assert isinstance(lazy.backend, Backend) and loads == []  # nothing loaded up front
+    pixels = tiny_encoder.image_preprocessor(np.full((32, 32, 3), 90, dtype=np.uint8))
+    np.testing.assert_allclose(
+        lazy.internals().patch_embeddings(pixels), tiny_encoder.internals().patch_embeddings(pixels), atol=1e-6
+    )
+    lazy.internals()
+    assert loads == [1]  # once, then kept
+    assert Encoder(*parts).internals() is None  # no torch equivalent: nothing to give

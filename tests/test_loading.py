@@ -110,13 +110,24 @@ def test_checkpoint_without_tokenizer_files_uses_bundled_clip_bpe(tmp_path: Path
     np.testing.assert_allclose(bare.encode_texts(texts), full.encode_texts(texts), atol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", ["bf16", torch.bfloat16, "float32"])
-def test_dtype_choices(tiny_checkpoint: Path, dtype):
-    encoder = fashionclip.load_model(str(tiny_checkpoint), dtype=dtype)
+@pytest.mark.parametrize(
+    ("dtype", "precision"), [("bf16", "bf16-weights"), (torch.bfloat16, "bf16-weights"), ("float32", "fp32")]
+)
+def test_dtype_is_a_deprecated_spelling_that_still_casts_the_weights(tiny_checkpoint: Path, dtype, precision):
+    with pytest.warns(DeprecationWarning, match="use precision="):
+        encoder = fashionclip.load_model(str(tiny_checkpoint), dtype=dtype)
+    assert encoder.backend.precision == precision
     vector = encoder.encode_texts("black leather boots")
     assert vector.dtype == np.float32 and np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_one_precision_vocabulary():
+    from fashionclip import config, loading
+
+    assert loading.PRECISIONS is config.PRECISIONS == ("fp32", "bf16", "fp16", "int8")
+
+
+@pytest.mark.filterwarnings("ignore:load_model\\(dtype=:DeprecationWarning")
 def test_bad_dtype_and_device_raise_value_errors(tiny_checkpoint: Path):
     with pytest.raises(ValueError, match="dtype"):
         fashionclip.load_model(str(tiny_checkpoint), dtype="int3")

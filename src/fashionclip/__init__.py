@@ -22,6 +22,7 @@ from fashionclip.version import __version__
 _LAZY = {
     "Encoder": "fashionclip.encoder",
     "EncodeResult": "fashionclip.encoder",
+    "EncoderProtocol": "fashionclip.encoder",
     "FailedItem": "fashionclip.encoder",
     "load_model": "fashionclip.loading",
     "ImageLimits": "fashionclip.preprocess.image",
@@ -46,6 +47,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "EncodeResult",
     "Encoder",
+    "EncoderProtocol",
     "FailedItem",
     "FashionClipError",
     "ImageLimits",

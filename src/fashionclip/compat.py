@@ -29,16 +29,12 @@ import numpy as np
 from PIL import Image
 
 from fashionclip.encoder import l2_normalize
-from fashionclip.errors import FashionClipError
+from fashionclip.errors import CompatError  # defined with every other error; importable here as before
 from fashionclip.explain import explain
 from fashionclip.loading import load_model
 from fashionclip.preprocess.image import load_image
 
 _SOURCES = ("LOCAL", "S3", "URL")
-
-
-class CompatError(FashionClipError, ValueError):
-    """An argument the fashion-clip compatible API cannot use."""
 
 
 class FCLIPDataset:

@@ -11,6 +11,9 @@ Interpolation = Literal["bicubic", "bilinear", "nearest", "lanczos", "box", "ham
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
+# the numeric precisions a model can run at; each backend runs a subset (load_model says which)
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
+
 # PIL resample ids, as stored in HF preprocessor_config.json ("resample": 3)
 _PIL_RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 

@@ -1,26 +1,31 @@
-"""The public encoder: inputs in, float32 embeddings out, batched, with an error policy."""
+"""The one door to a model: :class:`EncoderProtocol`, what every consumer types its model as, and
+:class:`Encoder`, which implements it: inputs in, float32 embeddings out, batched."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import os
+import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from fashionclip.backends.base import Backend
+from fashionclip.backends.base import Backend, ModelInternals
 from fashionclip.config import ModelSpec, PreprocessConfig
 from fashionclip.errors import ImageLoadError
 from fashionclip.preprocess.image import ImageInput, ImageLimits, ImagePreprocessor
 from fashionclip.preprocess.text import Tokenizer, check_texts
+
+log = logging.getLogger(__name__)
 
 OnError = Literal["raise", "skip"]
 
@@ -36,7 +41,7 @@ class FailedItem:
 
 @dataclass(frozen=True)
 class EncodeResult:
-    """What ``on_error="skip"`` returns: embeddings of the good items only.
+    """What :meth:`Encoder.encode_images_report` returns: embeddings of the readable items only.
 
     ``embeddings[i]`` belongs to input number ``indices[i]``; every other input
     is listed in ``failed`` with its reason.
@@ -45,6 +50,74 @@ class EncodeResult:
     embeddings: np.ndarray
     indices: list[int]
     failed: list[FailedItem] = field(default_factory=list)
+
+
+@runtime_checkable
+class EncoderProtocol(Protocol):
+    """What a consumer of a model (zero-shot classifier, evaluation tasks, indexing, server,
+    explain) may use; :class:`Encoder` implements it, and so do the stand-ins of
+    :mod:`fashionclip.testing`. Nothing reaches past it into a backend.
+
+    ``preprocess`` and ``image_preprocessor`` say how images become the pixels
+    :meth:`encode_pixels` takes; ``patch_size`` is the vision tower's patch side where the
+    checkpoint says it; :meth:`internals` gives heatmaps patch tokens and gradients (None where
+    the model has none).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+    @property
+    def embedding_dim(self) -> int: ...
+
+    @property
+    def logit_scale(self) -> float: ...
+
+    @property
+    def checkpoint_id(self) -> str: ...
+
+    @property
+    def preprocess(self) -> PreprocessConfig: ...
+
+    @property
+    def image_preprocessor(self) -> ImagePreprocessor: ...
+
+    @property
+    def patch_size(self) -> int | None: ...
+
+    def encode_texts(
+        self,
+        texts: str | Sequence[str],
+        *,
+        batch_size: int = ...,
+        normalize: bool = ...,
+        show_progress: bool | None = ...,
+    ) -> np.ndarray: ...
+
+    def encode_images(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = ...,
+        normalize: bool = ...,
+        show_progress: bool | None = ...,
+    ) -> np.ndarray: ...
+
+    def encode_images_report(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = ...,
+        normalize: bool = ...,
+        show_progress: bool | None = ...,
+    ) -> EncodeResult: ...
+
+    def encode_pixels(self, pixels: np.ndarray, *, normalize: bool = ...) -> np.ndarray: ...
+
+    def internals(self) -> ModelInternals | None: ...
 
 
 def is_single_image(items: Any) -> bool:
@@ -87,6 +160,8 @@ class Encoder:
     Obtain one with :func:`fashionclip.load_model`. Attributes: ``name``,
     ``embedding_dim``, ``license``, ``logit_scale`` (the checkpoint's learned
     temperature, already exponentiated), ``preprocess`` and ``spec``.
+    ``load_torch`` loads the torch backend of the same checkpoint, for what the
+    running backend cannot give (:meth:`internals`); it is called once, when needed.
     """
 
     def __init__(
@@ -99,11 +174,14 @@ class Encoder:
         limits: ImageLimits = ImageLimits(),
         num_workers: int | None = None,
         checkpoint: Path | None = None,
+        load_torch: Callable[[], Backend] | None = None,
     ) -> None:
         self.spec = spec
         self.checkpoint = checkpoint
         self._checkpoint_id: str | None = None
         self.backend = backend
+        self._load_torch = load_torch
+        self._torch_backend: Backend | None = None
         self.tokenizer = tokenizer
         self.preprocess = preprocess
         self.image_preprocessor = ImagePreprocessor(preprocess, limits)
@@ -140,6 +218,27 @@ class Encoder:
         if isinstance(self.backend, OnnxBackend):
             return {"backend": "onnx", "precision": precision}
         return {"backend": "torch", "precision": precision} if precision else {}
+
+    @property
+    def patch_size(self) -> int | None:
+        """The vision tower's patch side in pixels where the checkpoint says it (ViTs), else None."""
+        # backends written before the protocol named it have none
+        return getattr(self.backend, "patch_size", None)
+
+    def internals(self) -> ModelInternals | None:
+        """Patch tokens and gradients for heatmaps: from the running backend when it has them,
+        else from the torch backend of the same checkpoint, loaded now and kept (an ONNX encoder
+        holds no torch model until a heatmap needs one). None where neither can give them."""
+        own = getattr(self.backend, "internals", None)  # backends written before the capability existed
+        found = own() if own is not None else None
+        if found is not None or self._load_torch is None:
+            return found
+        if self._torch_backend is None:  # no lock: it keeps the encoder picklable; a race loads twice, harmlessly
+            log.info(
+                "loading the torch model of %s for its internals (%s has none)", self.name, type(self.backend).__name__
+            )
+            self._torch_backend = self._load_torch()
+        return self._torch_backend.internals()
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.embedding_dim}, device={self.device!r})"
@@ -197,17 +296,50 @@ class Encoder:
         """Embed images: paths, URLs, bytes, PIL images or HxWxC uint8 arrays.
 
         Returns float32 ``(N, D)`` (``(D,)`` for a single input), L2-normalised
-        unless ``normalize=False``. With ``on_error="raise"`` the first bad
-        image raises :class:`ImageLoadError` naming its index and source; with
-        ``"skip"`` an :class:`EncodeResult` holds the good embeddings and the
-        failures.
+        unless ``normalize=False``. The first bad image raises
+        :class:`ImageLoadError` naming its index and source; to embed the readable
+        images and hear about the others, use :meth:`encode_images_report`
+        (``on_error="skip"`` still does that here, deprecated).
         """
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        _check_batch_size(batch_size)
+        options = dict(batch_size=batch_size, normalize=normalize, show_progress=show_progress)
+        if on_error == "skip":
+            warnings.warn(
+                "encode_images(on_error='skip') is deprecated; use encode_images_report(), which returns the "
+                "same EncodeResult (encode_images always returns an array)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return self.encode_images_report(items, **options)
         single = is_single_image(items)
-        batch: Sequence[Any] = [items] if single else list(items)  # type: ignore[list-item]
+        embeddings = self._encode_images([items] if single else list(items), skip=False, **options).embeddings
+        return embeddings[0] if single else embeddings
 
+    def encode_images_report(
+        self,
+        items: ImageInput | Iterable[ImageInput],
+        *,
+        batch_size: int = 32,
+        normalize: bool = True,
+        show_progress: bool | None = None,
+    ) -> EncodeResult:
+        """Embed the images that can be read, and say which could not: an :class:`EncodeResult`
+        whose ``embeddings[i]`` (float32, ``(n, D)`` even for a single input) belongs to input
+        number ``indices[i]``, every other input listed in ``failed`` with its reason."""
+        single = is_single_image(items)
+        return self._encode_images(
+            [items] if single else list(items),  # type: ignore[list-item]
+            skip=True,
+            batch_size=batch_size,
+            normalize=normalize,
+            show_progress=show_progress,
+        )
+
+    def _encode_images(
+        self, batch: Sequence[Any], *, skip: bool, batch_size: int, normalize: bool, show_progress: bool | None
+    ) -> EncodeResult:
+        _check_batch_size(batch_size)
         outputs: list[np.ndarray] = []
         indices: list[int] = []
         failed: list[FailedItem] = []
@@ -222,7 +354,7 @@ class Encoder:
                     try:
                         pixels.append(future.result())
                     except ImageLoadError as exc:
-                        if on_error == "raise":
+                        if not skip:
                             pool.shutdown(wait=False, cancel_futures=True)
                             raise exc.at(index) from exc
                         failed.append(FailedItem(index, exc.item, exc.reason))
@@ -232,11 +364,7 @@ class Encoder:
                     outputs.append(self.backend.encode_pixels(np.stack(pixels)))  # (B, D)
                     indices.extend(good)
                 progress.update(len(futures))
-
-        embeddings = self._finish(outputs, normalize)
-        if on_error == "skip":
-            return EncodeResult(embeddings, indices, failed)
-        return embeddings[0] if single else embeddings
+        return EncodeResult(self._finish(outputs, normalize), indices, failed)
 
     def _prefetch(
         self, pool: ThreadPoolExecutor, items: Sequence[Any], batch_size: int

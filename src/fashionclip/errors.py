@@ -85,5 +85,9 @@ class ClassificationError(FashionClipError, ValueError):
     """Labels, templates, thresholds or options of a zero-shot classifier that cannot be used."""
 
 
+class CompatError(FashionClipError, ValueError):
+    """An argument the fashion-clip compatible API cannot use."""
+
+
 class ExplainError(FashionClipError, ValueError):
     """A localisation heatmap cannot be made as asked (unknown method, a method the model cannot run)."""

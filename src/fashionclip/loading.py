@@ -13,23 +13,25 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from importlib import resources
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from fashionclip.config import ModelSpec, PreprocessConfig
+from fashionclip.backends.torch_hf import TorchHFBackend
+from fashionclip.config import PRECISIONS, ModelSpec, PreprocessConfig
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
 from fashionclip.io import cache_dir
 from fashionclip.preprocess.image import ImageLimits
 from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
-from fashionclip.registry import DEFAULT_MODEL, get_spec, list_models
+from fashionclip.registry import DEFAULT_MODEL, get_spec, list_models, package_path
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +64,9 @@ def resolve(name: str) -> Resolved:
         raise UnknownModelError(f"model name must be a non-empty string, got {name!r}")
     spec = get_spec(name)
     source = spec.source if spec else name
-    if source.startswith("package:"):
-        path = Path(str(resources.files("fashionclip").joinpath(source[len("package:") :])))
-        return Resolved(spec or _adhoc(name, source), path=path)
+    bundled = package_path(source)
+    if bundled is not None:
+        return Resolved(spec or _adhoc(name, source), path=bundled)
     if source.startswith("local-dir:"):
         path = Path(source[len("local-dir:") :]).expanduser()
         if not path.is_dir():
@@ -173,7 +175,6 @@ def _device(value: str | torch.device | None) -> str:
 
 
 BACKENDS = ("torch", "onnx")
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # int8 is kept by the automatic choice only where its embeddings stay this close to fp32's
 INT8_FLOOR = 0.99
 
@@ -182,10 +183,10 @@ def load_model(
     name: str = DEFAULT_MODEL,
     *,
     device: str | torch.device | None = None,
-    dtype: torch.dtype | str | None = None,
-    limits: ImageLimits | None = None,
     backend: str | None = None,
     precision: str | None = None,
+    limits: ImageLimits | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> Encoder:
     """Load a checkpoint by registry name, Hugging Face id or local directory.
 
@@ -195,12 +196,20 @@ def load_model(
     bf16 natively, ONNX Runtime int8 elsewhere, kept only when its embeddings of the bundled
     sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). The ONNX export is
     cached in ``~/.cache/fashionclip/onnx``. ``precision="fp32", backend="torch"`` reproduces
-    transformers exactly. ``dtype`` casts the torch weights (legacy; implies torch).
+    transformers exactly. ``dtype`` (deprecated: use ``precision``) casts the torch weights
+    themselves ("float32", "bfloat16", "float16" or a torch.dtype; implies torch).
 
     Raises :class:`UnknownModelError` for a name that points nowhere and
     :class:`ModelNotAvailableError` when a known checkpoint cannot be loaded
     here (offline and not cached, missing or broken files).
     """
+    if dtype is not None:
+        warnings.warn(
+            "load_model(dtype=...) is deprecated; use precision= (one of "
+            f"{', '.join(PRECISIONS)}), which picks the backend and number type together",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     device_str = _device(device)
     if backend not in (None, "auto", *BACKENDS):
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None for automatic), got {backend!r}")
@@ -213,18 +222,28 @@ def load_model(
     spec = resolved.spec
     if spec.license.startswith("unknown"):
         spec = replace(spec, license=card_license(path) or spec.license)
-    open_clip = _is_open_clip(path, spec)
+    open_clip = is_open_clip(path, spec)
     if open_clip:
         from fashionclip.backends.open_clip import load_open_clip
 
         runner, tokenizer, preprocess = load_open_clip(path, spec, device=device_str, dtype=torch_dtype)
     else:
-        runner, tokenizer, preprocess = _load_hf(path, spec, device=device_str, dtype=torch_dtype)
+        runner, tokenizer, preprocess = load_hf(path, spec, device=device_str, dtype=torch_dtype)
+    torch_runner = runner
     if dtype is None:
         runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, open_clip)
+    # an exported model holds no torch model: what needs one (patch and gradient heatmaps) loads it then
+    load_torch = None if runner is torch_runner else partial(_torch_backend, path, spec, device_str)
     # the spec of a loaded encoder describes the checkpoint actually loaded
     spec = replace(spec, embedding_dim=runner.embedding_dim)
-    return Encoder(spec, runner, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path)
+    return Encoder(
+        spec, runner, tokenizer, preprocess, limits=limits or ImageLimits(), checkpoint=path, load_torch=load_torch
+    )
+
+
+def _torch_backend(path: Path, spec: ModelSpec, device: str) -> TorchHFBackend:
+    """The fp32 torch backend of a transformers checkpoint (what an ONNX encoder falls back to)."""
+    return load_hf(path, spec, device=device, dtype=torch.float32)[0]
 
 
 def _with_precision(
@@ -257,8 +276,9 @@ def _with_precision(
             raise ValueError(f"model {spec.name!r}: the ONNX backend supports transformers CLIP checkpoints only")
         if device != "cpu":
             raise ValueError("the ONNX backend runs on the CPU; use backend='torch' on CUDA")
-        if precision not in ("fp32", "int8"):
-            raise ValueError(f"the ONNX backend runs fp32 or int8, not {precision!r}")
+        from fashionclip.backends.onnx import check_precision
+
+        check_precision(precision)
         return _onnx(runner, path, preprocess, tokenizer, precision, automatic)
     if precision == "int8":
         raise ValueError("int8 runs with backend='onnx'")
@@ -311,7 +331,7 @@ def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tupl
     return pixels, tokens.input_ids, tokens.attention_mask
 
 
-def _is_open_clip(path: Path, spec: ModelSpec) -> bool:
+def is_open_clip(path: Path, spec: ModelSpec) -> bool:
     """Registry says so, or the folder has open_clip's config and no HF CLIP/SigLIP config."""
     if spec.format == "open_clip":
         return True
@@ -347,12 +367,12 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _load_hf(
+def load_hf(
     path: Path, spec: ModelSpec, *, device: str, dtype: torch.dtype
-) -> tuple[Any, TextTokenizer, PreprocessConfig]:
+) -> tuple[TorchHFBackend, TextTokenizer, PreprocessConfig]:
+    """The torch backend, tokenizer and preprocessing of a Hugging Face CLIP / SigLIP checkpoint
+    folder; :class:`ModelNotAvailableError` for a folder that is not one."""
     from transformers import AutoModel, AutoTokenizer
-
-    from fashionclip.backends.torch_hf import TorchHFBackend
 
     name = spec.name
     if not (path / "config.json").exists():

@@ -11,6 +11,9 @@ A checkpoint bundled inside this package is just another entry whose source is
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
 from fashionclip.config import ModelSpec, PreprocessConfig
 
 BUNDLED_MODEL = "fashion-clip-mini"  # ships inside the package: works offline
@@ -113,3 +116,10 @@ def list_models() -> list[ModelSpec]:
 def get_spec(name: str) -> ModelSpec | None:
     """The registry entry called ``name``, or None."""
     return _BY_NAME.get(name)
+
+
+def package_path(source: str) -> Path | None:
+    """The folder a ``package:<dir>`` source names inside the installed package, else None."""
+    if not source.startswith("package:"):
+        return None
+    return Path(str(resources.files("fashionclip").joinpath(source[len("package:") :])))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fashionclip.config import ModelSpec
 from fashionclip.loading import quiet_transformers
 from fashionclip.preprocess.text import clip_tokenizer
 
@@ -75,7 +76,8 @@ class KeywordEncoder:
     Text: the sum of one-hot directions of the known words it contains. Image: the direction of
     its mean colour's nearest named colour, plus a small component from a hash of its pixels (so
     different images differ a little, and identical images are identical). ``calls`` counts the
-    items embedded, for tests of incremental indexing.
+    items embedded, for tests of incremental indexing. It implements
+    :class:`~fashionclip.encoder.EncoderProtocol` (no checkpoint, no model internals).
     """
 
     WORDS = ("red", "blue", "green", "black", "white", "yellow", "dress", "shirt", "shoes", "bag", "jeans", "midi")
@@ -89,11 +91,31 @@ class KeywordEncoder:
     }
     embedding_dim = 16
     num_workers = 1
+    logit_scale = 100.0
+    checkpoint_id = ""  # no checkpoint files
+    patch_size = None
 
     def __init__(self, name: str = "keyword-test", delay: float = 0.0) -> None:
+        from fashionclip.config import PreprocessConfig
+        from fashionclip.preprocess.image import ImagePreprocessor
+
         self.name = name
         self.delay = delay
         self.calls = 0
+        self.preprocess = PreprocessConfig()
+        self.image_preprocessor = ImagePreprocessor(self.preprocess)
+        self.spec = ModelSpec(
+            name=name,
+            source=f"test:{name}",
+            format="hf",
+            family="test",
+            license="MIT",
+            description="keyword stand-in encoder",
+            embedding_dim=self.embedding_dim,
+        )
+
+    def internals(self) -> None:
+        return None
 
     def encode_texts(self, texts, *, batch_size: int = 256, normalize: bool = True, show_progress=None):
         import numpy as np
@@ -115,39 +137,78 @@ class KeywordEncoder:
     def encode_images(
         self, items, *, batch_size: int = 32, normalize: bool = True, show_progress=None, on_error: str = "raise"
     ):
+        """(N, D) or (D,) like :meth:`Encoder.encode_images`; ``on_error="skip"`` is deprecated there
+        and here (use :meth:`encode_images_report`)."""
+        from fashionclip.encoder import is_single_image
+
+        if on_error == "skip":
+            import warnings
+
+            warnings.warn(
+                "encode_images(on_error='skip') is deprecated; use encode_images_report()",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return self.encode_images_report(items)
+        single = is_single_image(items)
+        embeddings = self._encode_images([items] if single else list(items), skip=False).embeddings
+        return embeddings[0] if single else embeddings
+
+    def encode_images_report(self, items, *, batch_size: int = 32, normalize: bool = True, show_progress=None):
+        from fashionclip.encoder import is_single_image
+
+        return self._encode_images([items] if is_single_image(items) else list(items), skip=True)
+
+    def encode_pixels(self, pixels, *, normalize: bool = True):
+        """Preprocessed pixels: the colour direction of their mean colour (the hash part is of the
+        pixels, so it differs from :meth:`encode_images` of the same photo)."""
+        import numpy as np
+
+        config = self.preprocess
+        pixels = np.asarray(pixels, dtype=np.float32)
+        rgb = (
+            pixels * np.asarray(config.std, np.float32)[:, None, None]
+            + np.asarray(config.mean, np.float32)[:, None, None]
+        )
+        rows = [self._vector(np.moveaxis(255.0 * image, 0, -1)) for image in rgb]
+        self.calls += len(rows)
+        return np.stack(rows) if rows else np.zeros((0, self.embedding_dim), dtype=np.float32)
+
+    def _vector(self, pixels):
         import hashlib
+
+        import numpy as np
+
+        mean = pixels.reshape(-1, 3).mean(axis=0)
+        colour = min(self.COLOURS, key=lambda c: float(np.sum((np.array(self.COLOURS[c]) - mean) ** 2)))
+        vector = np.zeros(self.embedding_dim, dtype=np.float32)
+        vector[self.WORDS.index(colour)] = 1.0
+        seed = int.from_bytes(hashlib.sha256(pixels.tobytes()).digest()[:4], "big")
+        vector[12:15] = 0.2 * np.random.default_rng(seed).standard_normal(3)
+        return vector / np.linalg.norm(vector)
+
+    def _encode_images(self, batch, *, skip: bool):
         import time
 
         import numpy as np
 
-        from fashionclip.encoder import EncodeResult, FailedItem, is_single_image
+        from fashionclip.encoder import EncodeResult, FailedItem
         from fashionclip.errors import ImageLoadError
         from fashionclip.preprocess.image import describe, load_image
 
-        single = is_single_image(items)
-        batch = [items] if single else list(items)
         rows, indices, failed = [], [], []
         for index, item in enumerate(batch):
             try:
                 image = load_image(item)
             except ImageLoadError as exc:
-                if on_error == "raise":
+                if not skip:
                     raise exc.at(index) from exc
                 failed.append(FailedItem(index, describe(item), exc.reason))
                 continue
-            pixels = np.asarray(image, dtype=np.float32)
-            mean = pixels.reshape(-1, 3).mean(axis=0)
-            colour = min(self.COLOURS, key=lambda c: float(np.sum((np.array(self.COLOURS[c]) - mean) ** 2)))
-            vector = np.zeros(self.embedding_dim, dtype=np.float32)
-            vector[self.WORDS.index(colour)] = 1.0
-            seed = int.from_bytes(hashlib.sha256(pixels.tobytes()).digest()[:4], "big")
-            vector[12:15] = 0.2 * np.random.default_rng(seed).standard_normal(3)
-            rows.append(vector / np.linalg.norm(vector))
+            rows.append(self._vector(np.asarray(image, dtype=np.float32)))
             indices.append(index)
         if self.delay:
             time.sleep(self.delay)
         self.calls += len(rows)
         embeddings = np.stack(rows) if rows else np.zeros((0, self.embedding_dim), dtype=np.float32)
-        if on_error == "skip":
-            return EncodeResult(embeddings, indices, failed)
-        return embeddings[0] if single else embeddings
+        return EncodeResult(embeddings, indices, failed)

@@ -91,3 +91,42 @@ def test_automatic_bf16_on_cpus_that_multiply_bf16(tiny_checkpoint, tiny_encoder
 def test_impossible_combinations_are_refused(tiny_checkpoint, kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_model(str(tiny_checkpoint), **kwargs)
+
+
+def _torch_models() -> int:
+    """How many transformers CLIP models are alive in this process."""
+    import gc
+
+    from transformers import CLIPModel
+
+    gc.collect()
+    return sum(type(o) is CLIPModel for o in gc.get_objects())
+
+
+def test_onnx_holds_no_torch_model_until_a_heatmap_needs_its_internals(tiny_checkpoint, tiny_encoder):
+    from PIL import Image
+
+    from fashionclip.explain import explain
+
+    before = _torch_models()
+    encoder = load_model(str(tiny_checkpoint), backend="onnx", precision="fp32")
+    assert encoder.backend.internals() is None and not hasattr(encoder.backend, "model")
+    assert _torch_models() == before  # the model it was exported from is gone
+    photo = Image.new("RGB", (60, 90), (200, 30, 30))
+    explain(encoder, photo, "belt", method="occlusion")  # forward passes only: still no torch model
+    assert _torch_models() == before
+    for method in ("patch", "gradient"):
+        ours = explain(encoder, photo, ["belt", "bag"], method=method)
+        theirs = explain(tiny_encoder, photo, ["belt", "bag"], method=method)
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-5)
+    assert _torch_models() == before + 1  # loaded once, then kept
+
+
+def test_the_onnx_backend_names_the_precisions_it_runs():
+    from fashionclip.backends.onnx import SUPPORTED_PRECISIONS, check_precision
+    from fashionclip.config import PRECISIONS
+
+    assert set(SUPPORTED_PRECISIONS) < set(PRECISIONS)
+    with pytest.raises(ValueError, match=r"runs fp32 or int8, not 'fp16' \(supported: fp32, int8\)"):
+        check_precision("fp16")

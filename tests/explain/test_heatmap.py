@@ -22,6 +22,7 @@ class ColourBackend:
     embedding_dim = 4
     logit_scale = 100.0
     device = "cpu"
+    patch_size = None
 
     def __init__(self, tokenizer) -> None:
         self.words = {int(tokenizer([c]).input_ids[0][1]): i for i, c in enumerate(COLOURS)}
@@ -37,6 +38,9 @@ class ColourBackend:
             hits = [self.words[int(t)] for t in ids if int(t) in self.words]
             out[row, hits[0] if hits else 3] = 1.0
         return out
+
+    def internals(self) -> None:
+        return None  # no patch tokens, and no torch model of the same checkpoint either
 
 
 @pytest.fixture(scope="module")

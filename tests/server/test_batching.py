@@ -114,6 +114,20 @@ def test_batching_encoder_matches_the_encoder(tiny_encoder, sample_images) -> No
         batching.close()
 
 
+def test_batching_encoder_reports_the_images_it_could_not_read_like_the_encoder(tiny_encoder, sample_images) -> None:
+    batching = BatchingEncoder(tiny_encoder)
+    try:
+        items = [str(sample_images[0]), b"not an image", str(sample_images[1])]
+        got, want = batching.encode_images_report(items), tiny_encoder.encode_images_report(items)
+        assert got.indices == want.indices == [0, 2]
+        assert [(f.index, f.item, f.reason) for f in got.failed] == [(f.index, f.item, f.reason) for f in want.failed]
+        np.testing.assert_allclose(got.embeddings, want.embeddings, atol=1e-6)
+        empty = batching.encode_images_report([b"x"])
+        assert empty.embeddings.shape == (0, tiny_encoder.embedding_dim) and empty.indices == []
+    finally:
+        batching.close()
+
+
 def test_batching_encoder_batches_concurrent_texts(tiny_encoder) -> None:
     sizes: list[int] = []
     batching = BatchingEncoder(tiny_encoder, on_batch=lambda kind, size, seconds: sizes.append(size))

@@ -72,3 +72,17 @@ def test_bad_recipes_and_config_files(tmp_path):
 def test_bad_aliases_are_named(change, message):
     with pytest.raises(TrainConfigError, match=message):
         TrainConfig.from_dict({"data": [{"path": "a.csv", **change}], "output": "o", "model": "m"})
+
+
+def test_the_bundled_model_was_trained_on_the_split_its_recipe_defines():
+    # evaluation reads the held-out split from the model's training_config.json, the trainer
+    # from the recipe: the two must name the same sources, fractions and groups
+    from fashionclip.registry import BUNDLED_MODEL, get_spec, package_path
+
+    shipped = TrainConfig.from_json(package_path(get_spec(BUNDLED_MODEL).source) / "training_config.json")
+    recipe = load_recipe(BUNDLED_MODEL, data_root="/data")
+    assert shipped.val_fraction == recipe.val_fraction
+    assert [(s.val_fraction, s.split_group) for s in shipped.data] == [
+        (s.val_fraction, s.split_group) for s in recipe.data
+    ]
+    assert [s.path.split("/")[-2] for s in shipped.data] == [s.path.split("/")[-2] for s in recipe.data]

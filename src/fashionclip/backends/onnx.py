@@ -18,21 +18,22 @@ import numpy as np
 import torch
 
 from fashionclip._extras import require
-from fashionclip.backends.torch_hf import _pooled
+from fashionclip.backends.torch_hf import pooled
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "int8")
+# the part of config.PRECISIONS this backend runs: fp32, and int8 weights by dynamic quantisation
+SUPPORTED_PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 # what measures an export against the torch model: () -> (pixels, token ids, attention mask)
 Calibration = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class OnnxBackend:
-    """Runs the exported towers with ONNX Runtime on the CPU; same contract as the torch backend."""
+    """Runs the exported towers with ONNX Runtime on the CPU; same contract as the torch backend.
+    It holds no torch model: heatmaps that need the model's internals get them from the torch
+    backend of the same checkpoint, which the encoder loads only then."""
 
     device = "cpu"
-    model: Any = None  # the torch model it was exported from, when loaded through load_onnx
-    dtype: Any = torch.float32
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class OnnxBackend:
         *,
         embedding_dim: int,
         logit_scale: float,
+        patch_size: int | None = None,
         threads: int | None = None,
         record: dict[str, Any] | None = None,
     ) -> None:
@@ -54,6 +56,7 @@ class OnnxBackend:
         self.folder = folder
         self.embedding_dim = embedding_dim
         self.logit_scale = logit_scale
+        self.patch_size = patch_size
         if record is None:  # the export's own record, written last
             record = json.loads((folder / "export.json").read_text())
         self.precision = record["precision"]
@@ -66,6 +69,19 @@ class OnnxBackend:
     def encode_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
         return self.text.run(None, feeds)[0]
+
+    def internals(self) -> None:
+        """None: an exported graph gives no patch tokens or gradients."""
+        return None
+
+
+def check_precision(precision: str) -> None:
+    """ValueError naming what the ONNX backend supports, for a precision it does not run."""
+    if precision not in SUPPORTED_PRECISIONS:
+        raise ValueError(
+            f"the ONNX backend runs {' or '.join(SUPPORTED_PRECISIONS)}, not {precision!r} "
+            f"(supported: {', '.join(SUPPORTED_PRECISIONS)})"
+        )
 
 
 def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:
@@ -84,15 +100,16 @@ def load_onnx(
     into ``cache/<fingerprint>-<precision>/``, then reused. ``calibration`` returns (pixels,
     token ids, attention mask) that measure a new export against the torch model
     (``backend.fidelity``); it is only called when an export is made."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     folder = export_folder(cache, fingerprint, precision)
     if not (folder / "export.json").exists():
         export(torch_backend, folder, precision, calibration)
-    backend = OnnxBackend(folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale)
-    # the torch model stays reachable for what needs its internals (patch and gradient heatmaps)
-    backend.model, backend.dtype = torch_backend.model, torch_backend.dtype
-    return backend
+    return OnnxBackend(
+        folder,
+        embedding_dim=torch_backend.embedding_dim,
+        logit_scale=torch_backend.logit_scale,
+        patch_size=torch_backend.patch_size,
+    )
 
 
 class _ImageTower(torch.nn.Module):
@@ -101,7 +118,7 @@ class _ImageTower(torch.nn.Module):
         self.model = model
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return _pooled(self.model.get_image_features(pixel_values=pixel_values))
+        return pooled(self.model.get_image_features(pixel_values=pixel_values))
 
 
 class _TextTower(torch.nn.Module):
@@ -110,7 +127,7 @@ class _TextTower(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return _pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
+        return pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
 
 
 def export(

@@ -39,6 +39,13 @@ class OpenClipTokenizer:
 class OpenClipBackend(TorchPrecision):
     """Runs ``model.encode_image`` / ``model.encode_text`` of an open_clip model."""
 
+    # heatmaps' patch tokens and gradients are read from transformers CLIP models only
+    patch_size: int | None = None
+
+    def internals(self) -> None:
+        """None: open_clip models do not give heatmaps their patch tokens."""
+        return None
+
     def __init__(self, model: Any, *, device: str, dtype: torch.dtype) -> None:
         self.model = model.to(device=device, dtype=dtype).eval()
         self.device = device

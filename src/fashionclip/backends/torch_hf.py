@@ -8,8 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from fashionclip.backends.clip_internals import ClipInternals
 
-def _pooled(output: Any) -> torch.Tensor:
+
+def pooled(output: Any) -> torch.Tensor:
+    """The embedding tensor of a transformers ``get_*_features`` call."""
     # transformers 4.x returns a tensor, 5.x a ModelOutput with pooler_output
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
@@ -56,12 +59,18 @@ class TorchHFBackend(TorchPrecision):
         self.embedding_dim = int(getattr(config, "projection_dim", 0) or config.text_config.hidden_size)
         scale = getattr(model, "logit_scale", None)
         self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
+        patch = getattr(getattr(config, "vision_config", None), "patch_size", None)
+        self.patch_size = int(patch) if isinstance(patch, int) else None
+
+    def internals(self) -> ClipInternals | None:
+        """Patch tokens and gradients of the vision tower (CLIP checkpoints; None for others)."""
+        return ClipInternals.of(self.model, device=self.device, dtype=self.dtype)
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
         with self._context():
-            features = _pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
+            features = pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
         return features.float().cpu().numpy()
 
     @torch.inference_mode()
@@ -69,5 +78,5 @@ class TorchHFBackend(TorchPrecision):
         ids = torch.from_numpy(input_ids).to(self.device)  # (B, L)
         mask = torch.from_numpy(attention_mask).to(self.device)
         with self._context():
-            features = _pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
+            features = pooled(self.model.get_text_features(input_ids=ids, attention_mask=mask))  # (B, D)
         return features.float().cpu().numpy()

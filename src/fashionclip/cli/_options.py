@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from fashionclip.loading import BACKENDS, PRECISIONS
+from fashionclip.config import PRECISIONS
+from fashionclip.loading import BACKENDS
 
 
 def add_precision_options(parser: argparse.ArgumentParser) -> None:

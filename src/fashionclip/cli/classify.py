@@ -88,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
     tagger = Tagger(encoder, taxonomy)
     if args.inputs:
         ids, images = _items(args.inputs)
-        result = encoder.encode_images(
-            images, batch_size=args.batch_size, on_error="skip", show_progress=not args.no_progress
-        )
+        result = encoder.encode_images_report(images, batch_size=args.batch_size, show_progress=not args.no_progress)
         for failure in result.failed:
             print(f"skipped {ids[failure.index]} ({failure.item}): {failure.reason}", file=sys.stderr)
         done, vectors = [(ids[i], images[i]) for i in result.indices], result.embeddings

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fashionclip.cli._options import add_precision_options, precision_options
+from fashionclip.config import PRECISIONS
 from fashionclip.io import list_image_files, read_csv_column, write_embeddings
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from fashionclip.encoder import Encoder
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default 32 images / 256 texts)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
-    parser.add_argument("--dtype", default=None, help="cast the torch weights: float32, bfloat16 or float16")
+    # the old spelling of --precision, kept working but no longer shown
+    parser.add_argument("--dtype", default=None, help=argparse.SUPPRESS)
     add_precision_options(parser)
     parser.add_argument(
         "--on-error", choices=("raise", "skip"), default="raise", help="what to do with unreadable images"
@@ -71,6 +78,15 @@ def _lines(path: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def _load(args: argparse.Namespace) -> Encoder:
+    if args.dtype is None:
+        return load_model(args.model, device=args.device, **precision_options(args))
+    print(f"--dtype is deprecated; use --precision ({', '.join(PRECISIONS)})", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # said once above, in the CLI's words
+        return load_model(args.model, device=args.device, dtype=args.dtype, **precision_options(args))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
@@ -85,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
         texts = read_csv_column(args.texts, args.column or "text") if csv_file else _lines(args.texts)
     else:
         items = _image_inputs(args.images, args.column)
-    encoder = load_model(args.model, device=args.device, dtype=args.dtype, **precision_options(args))
+    encoder = _load(args)
     options = dict(normalize=not args.no_normalize, show_progress=not args.no_progress)
     if args.texts:
         vectors, ids = encoder.encode_texts(texts, batch_size=args.batch_size or 256, **options), names or texts
     elif args.on_error == "raise":
         vectors, ids = encoder.encode_images(items, batch_size=args.batch_size or 32, **options), names or items
     else:
-        result = encoder.encode_images(items, batch_size=args.batch_size or 32, on_error="skip", **options)
+        result = encoder.encode_images_report(items, batch_size=args.batch_size or 32, **options)
         for failure in result.failed:
             print(f"skipped image #{failure.index} ({failure.item}): {failure.reason}", file=sys.stderr)
         vectors, ids = result.embeddings, [(names or items)[i] for i in result.indices]

@@ -7,10 +7,11 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
 
 import numpy as np
 
+from fashionclip.encoder import EncoderProtocol
 from fashionclip.evaluation.dataset import EvalDataset
 from fashionclip.io import cache_dir
 
@@ -31,7 +32,7 @@ class EmbeddingCache:
         self.root = Path(root) if root is not None else None
 
     def images(
-        self, encoder: Any, dataset: EvalDataset, *, batch_size: int = 64, show_progress: bool = True
+        self, encoder: EncoderProtocol, dataset: EvalDataset, *, batch_size: int = 64, show_progress: bool = True
     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """``(embeddings, indices, failures)``: the embeddings of the readable images, their
         item indices, and a description of each image that could not be read."""
@@ -39,15 +40,13 @@ class EmbeddingCache:
         if path is not None and path.exists():
             with np.load(path, allow_pickle=False) as data:
                 return data["embeddings"], data["indices"], [str(f) for f in data["failures"]]
-        result = encoder.encode_images(
-            dataset.images, batch_size=batch_size, on_error="skip", show_progress=show_progress
-        )
+        result = encoder.encode_images_report(dataset.images, batch_size=batch_size, show_progress=show_progress)
         failures = [f"{dataset.ids[f.index]} ({f.item}): {f.reason}" for f in result.failed]
         indices = np.asarray(result.indices, dtype=np.int64)
         self._save(path, embeddings=result.embeddings, indices=indices, failures=np.asarray(failures, dtype=str))
         return result.embeddings, indices, failures
 
-    def texts(self, encoder: Any, texts: Sequence[str], *, show_progress: bool = True) -> np.ndarray:
+    def texts(self, encoder: EncoderProtocol, texts: Sequence[str], *, show_progress: bool = True) -> np.ndarray:
         """Embeddings of ``texts`` (normalised), cached by their content."""
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
         path = self._path(encoder, f"texts-{digest}")
@@ -61,7 +60,7 @@ class EmbeddingCache:
         self._save(path, embeddings=embeddings)
         return embeddings
 
-    def _path(self, encoder: Any, name: str) -> Path | None:
+    def _path(self, encoder: EncoderProtocol, name: str) -> Path | None:
         if self.root is None:
             return None
         if hasattr(encoder, "fingerprint"):

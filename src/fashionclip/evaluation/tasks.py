@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from fashionclip.encoder import EncoderProtocol
 from fashionclip.evaluation.dataset import EvalDataset
 from fashionclip.evaluation.embeddings import EmbeddingCache
 from fashionclip.evaluation.metrics import (
     bootstrap_mean,
     bootstrap_statistic,
+    caption_key,
     classification_scores,
     confusion_matrix,
     retrieval_scores,
@@ -91,7 +93,7 @@ class Context:
     """What a task sees: the encoder, the readable items, their image embeddings and a text
     embedder with a cache."""
 
-    encoder: Any
+    encoder: EncoderProtocol
     dataset: EvalDataset
     images: np.ndarray
     cache: EmbeddingCache
@@ -192,7 +194,7 @@ def _caption_groups(captions: Sequence[str]) -> tuple[list[str], list[int]]:
     distinct: list[str] = []
     of_item = []
     for caption in captions:
-        key = " ".join(caption.lower().split())
+        key = caption_key(caption)
         if key not in keys:
             keys[key] = len(distinct)
             distinct.append(caption)

@@ -16,6 +16,9 @@ the cosine similarity. The regions:
   (MaskCLIP), which keeps tokens local. transformers CLIP checkpoints only.
 - ``gradient``: Grad-CAM on the last layer's input tokens. transformers CLIP
   checkpoints only.
+
+``patch`` and ``gradient`` need the model's internals (:meth:`Encoder.internals`): an ONNX
+encoder loads the torch model of its checkpoint for them, on first use.
 """
 
 from __future__ import annotations
@@ -26,19 +29,16 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fashionclip.encoder import l2_normalize
+from fashionclip.encoder import EncoderProtocol
 from fashionclip.errors import ExplainError, TemplateError
-from fashionclip.preprocess.image import _RESAMPLE, ImageInput, load_image
+from fashionclip.preprocess.image import RESAMPLE, ImageInput, load_image
 from fashionclip.templating import check_label_template
 from fashionclip.zeroshot.templates import text_lines
-
-if TYPE_CHECKING:
-    from fashionclip.encoder import Encoder
 
 Method = Literal["crops", "occlusion", "patch", "gradient"]
 METHODS: tuple[str, ...] = ("crops", "occlusion", "patch", "gradient")
@@ -127,7 +127,7 @@ class Scorer:
     the probability: a probability saturates at 1 on every region that shows the item, and
     the peak would be a tie."""
 
-    def __init__(self, texts: list[str], competitors: list[str], encoder: Encoder) -> None:
+    def __init__(self, texts: list[str], competitors: list[str], encoder: EncoderProtocol) -> None:
         self.texts = encoder.encode_texts(texts)  # (T, D) unit
         self.scale = float(encoder.logit_scale)
         self.competitors = _competitor_embeddings(encoder, tuple(competitors)) if competitors else None  # (C, D)
@@ -155,10 +155,10 @@ class Scorer:
 
 
 # a vocabulary's embeddings, per encoder: embedding ~60 prompts costs more than a heatmap
-_EMBEDDED: weakref.WeakKeyDictionary[Encoder, dict[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
+_EMBEDDED: weakref.WeakKeyDictionary[EncoderProtocol, dict[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def _competitor_embeddings(encoder: Encoder, prompts: tuple[str, ...]) -> np.ndarray:
+def _competitor_embeddings(encoder: EncoderProtocol, prompts: tuple[str, ...]) -> np.ndarray:
     cache = _EMBEDDED.setdefault(encoder, {})
     if prompts not in cache:
         if len(cache) >= 8:
@@ -176,7 +176,7 @@ def load_vocabulary(name: str) -> list[str]:
 
 
 def explain(
-    encoder: Encoder,
+    encoder: EncoderProtocol,
     image: ImageInput,
     text: str | Sequence[str],
     *,
@@ -277,14 +277,14 @@ def _windows(size: tuple[int, int], fraction: float) -> list[tuple[int, int, int
     return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
 
 
-def _crops(encoder: Encoder, picture: Image.Image, scorer: Scorer, scales: Sequence[float]) -> list[np.ndarray]:
+def _crops(encoder: EncoderProtocol, picture: Image.Image, scorer: Scorer, scales: Sequence[float]) -> list[np.ndarray]:
     boxes = [box for fraction in scales for box in _windows(picture.size, fraction)]
     size = encoder.preprocess.image_size
-    resample = _RESAMPLE[encoder.preprocess.interpolation]
+    resample = RESAMPLE[encoder.preprocess.interpolation]
     pixels = np.stack(
         [encoder.image_preprocessor.normalize(picture.crop(box).resize((size, size), resample)) for box in boxes]
     )
-    embeddings = l2_normalize(encoder.backend.encode_pixels(pixels))  # (W, D)
+    embeddings = encoder.encode_pixels(pixels)  # (W, D) unit
     scores = scorer(embeddings)  # (W, T)
     canvas_w, canvas_h = _canvas_size(picture.size)
     fx, fy = canvas_w / picture.width, canvas_h / picture.height
@@ -298,7 +298,7 @@ def _crops(encoder: Encoder, picture: Image.Image, scorer: Scorer, scales: Seque
     return list(total / np.maximum(count, 1.0))
 
 
-def _letterbox_box(encoder: Encoder, picture: Image.Image) -> tuple[int, int, int, int]:
+def _letterbox_box(encoder: EncoderProtocol, picture: Image.Image) -> tuple[int, int, int, int]:
     """Where the whole image goes inside the model's square input: ``(left, top, right, bottom)``."""
     size = encoder.preprocess.image_size
     factor = size / max(picture.size)
@@ -307,18 +307,18 @@ def _letterbox_box(encoder: Encoder, picture: Image.Image) -> tuple[int, int, in
     return left, top, left + width, top + height
 
 
-def _letterbox(encoder: Encoder, picture: Image.Image) -> np.ndarray:
+def _letterbox(encoder: EncoderProtocol, picture: Image.Image) -> np.ndarray:
     """The whole image fitted into the model's square input, padded with the mean colour
     (zero after normalisation), as normalised (3, S, S) pixels."""
     size = encoder.preprocess.image_size
     left, top, right, bottom = _letterbox_box(encoder, picture)
-    resized = picture.resize((right - left, bottom - top), _RESAMPLE[encoder.preprocess.interpolation])
+    resized = picture.resize((right - left, bottom - top), RESAMPLE[encoder.preprocess.interpolation])
     square = Image.new("RGB", (size, size), tuple(round(255 * m) for m in encoder.preprocess.mean))
     square.paste(resized, (left, top))
     return encoder.image_preprocessor.normalize(square)
 
 
-def _grid_to_canvas(grid: np.ndarray, encoder: Encoder, picture: Image.Image, extent: int) -> np.ndarray:
+def _grid_to_canvas(grid: np.ndarray, encoder: EncoderProtocol, picture: Image.Image, extent: int) -> np.ndarray:
     """A (G, G) grid whose cells cover the input's top-left ``extent`` pixels -> heat over the
     original image's canvas."""
     size = encoder.preprocess.image_size
@@ -329,18 +329,10 @@ def _grid_to_canvas(grid: np.ndarray, encoder: Encoder, picture: Image.Image, ex
     return np.asarray(square.crop(box).resize(_canvas_size(picture.size), Image.Resampling.BILINEAR))
 
 
-def patch_size(encoder: Encoder) -> int | None:
-    """The vision tower's patch size when the checkpoint says it (transformers CLIP), else None."""
-    config = getattr(getattr(encoder.backend, "model", None), "config", None)
-    vision = getattr(config, "vision_config", None)
-    value = getattr(vision, "patch_size", None)
-    return int(value) if isinstance(value, int) else None
-
-
-def _occlusion(encoder: Encoder, picture: Image.Image, scorer: Scorer, occluder: int) -> list[np.ndarray]:
+def _occlusion(encoder: EncoderProtocol, picture: Image.Image, scorer: Scorer, occluder: int) -> list[np.ndarray]:
     pixels = _letterbox(encoder, picture)
     size = pixels.shape[-1]
-    patch = patch_size(encoder) or max(1, size // 8)
+    patch = encoder.patch_size or max(1, size // 8)
     cells = max(1, size // patch)
     span = min(occluder, cells)
     # windows may hang over the edge, so that every cell is covered by the same number of them
@@ -349,7 +341,7 @@ def _occlusion(encoder: Encoder, picture: Image.Image, scorer: Scorer, occluder:
     for i, (r, c) in enumerate(starts, start=1):
         top, left = max(r, 0) * patch, max(c, 0) * patch
         batch[i, :, top : (r + span) * patch, left : (c + span) * patch] = 0.0
-    embeddings = l2_normalize(encoder.backend.encode_pixels(batch))
+    embeddings = encoder.encode_pixels(batch)
     scores = scorer(embeddings)  # (1 + windows, T)
     drops = scores[0][None, :] - scores[1:]
     grids = np.zeros((scores.shape[1], cells, cells))

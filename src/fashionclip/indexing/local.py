@@ -75,7 +75,7 @@ def _embed(encoder: Encoder, steps: Sequence[Step]) -> tuple[list[Step], dict[st
     failures: dict[str, str] = {}
     with_image = [step for step in steps if step.action == EMBED and step.image is not None]
     if with_image:
-        result = encoder.encode_images([step.image for step in with_image], on_error="skip", show_progress=False)
+        result = encoder.encode_images_report([step.image for step in with_image], show_progress=False)
         for row, position in enumerate(result.indices):
             vectors[with_image[position].item.id] = result.embeddings[row]
         failures = {with_image[failure.index].item.id: failure.reason for failure in result.failed}

@@ -28,7 +28,8 @@ from fashionclip.errors import ImageLoadError, ImageTooLargeError
 
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
-_RESAMPLE = {
+# Pillow's filter for each PreprocessConfig.interpolation name
+RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
     "bilinear": Image.Resampling.BILINEAR,
     "bicubic": Image.Resampling.BICUBIC,
@@ -302,7 +303,7 @@ def resize_and_crop(image: Image.Image, config: PreprocessConfig) -> Image.Image
     else:
         new_w, new_h = int(config.resize * width / height), config.resize
     if (new_w, new_h) != (width, height):
-        image = image.resize((new_w, new_h), resample=_RESAMPLE[config.interpolation])
+        image = image.resize((new_w, new_h), resample=RESAMPLE[config.interpolation])
     crop = config.image_size
     if (new_w, new_h) == (crop, crop):
         return image

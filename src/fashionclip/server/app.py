@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
 from fashionclip.version import __version__
-from fashionclip.encoder import Encoder
+from fashionclip.encoder import Encoder, EncoderProtocol
 from fashionclip.search import Catalog
 from fashionclip.server import errors
 from fashionclip.server.batching import BatchingEncoder
@@ -74,7 +74,7 @@ class State:
         self._folders: tuple[int, ImageFolders] | None = None
 
     @property
-    def encoder(self) -> Any:
+    def encoder(self) -> EncoderProtocol:
         return self.catalog.encoder
 
     def tagger(self) -> Tagger:

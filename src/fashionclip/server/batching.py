@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fashionclip.encoder import Encoder, is_single_image
+from fashionclip.encoder import EncodeResult, Encoder, FailedItem, is_single_image
 from fashionclip.errors import ImageLoadError
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.preprocess.text import check_texts
@@ -171,6 +171,24 @@ class BatchingEncoder:
                 raise (exc if single else exc.at(index)) from exc
         rows = self._images.submit(pixels) if pixels else np.zeros((0, self.encoder.embedding_dim), np.float32)
         return rows[0] if single else rows
+
+    def encode_images_report(self, items: ImageInput | Iterable[ImageInput], **options: Any) -> EncodeResult:
+        """Like :meth:`Encoder.encode_images_report`: the readable images embedded (the forward
+        pass batched with other requests), every other one listed with its reason."""
+        if options and options != {"normalize": True}:
+            return self.encoder.encode_images_report(items, **options)
+        batch = [items] if is_single_image(items) else list(items)  # type: ignore[arg-type]
+        pixels: list[np.ndarray] = []
+        indices: list[int] = []
+        failed: list[FailedItem] = []
+        for index, item in enumerate(batch):
+            try:
+                pixels.append(self.encoder.image_preprocessor(item))
+                indices.append(index)
+            except ImageLoadError as exc:
+                failed.append(FailedItem(index, exc.item, exc.reason))
+        rows = self._images.submit(pixels) if pixels else np.zeros((0, self.encoder.embedding_dim), np.float32)
+        return EncodeResult(rows, indices, failed)
 
     def close(self) -> None:
         """Finish queued requests and stop both workers."""

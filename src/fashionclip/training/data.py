@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fashionclip.catalog.reader import cell_text, read_rows
+from fashionclip.catalog.splits import split_keys
 from fashionclip.errors import CatalogError, TemplateError
 from fashionclip.io import list_image_files
 from fashionclip.templating import check_named_template
@@ -237,16 +238,14 @@ def split_by_id(
     Items with the same ``split_key`` (the regions of one photo) fall on the same side.
     An item keeps its side of the split when the catalogue grows or is reordered.
     """
-    train, val = [], []
-    for i, example in enumerate(examples):
+    fractions = []
+    for example in examples:
         fraction = val_fraction
         if example.source < len(per_source) and per_source[example.source] is not None:
             fraction = float(per_source[example.source])  # type: ignore[arg-type]
-        key = example.split_key or f"{example.source}:{example.id}"
-        digest = hashlib.sha1(f"{salt}{key}".encode()).digest()
-        bucket = int.from_bytes(digest[:8], "big") / 2**64
-        (val if bucket < fraction else train).append(i)
-    return train, val
+        fractions.append(fraction)
+    keys = [example.split_key or f"{example.source}:{example.id}" for example in examples]
+    return split_keys(keys, fractions, salt)
 
 
 def rng_for(seed: int, epoch: int, index: int, stream: str = "") -> random.Random:

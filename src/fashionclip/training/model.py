@@ -12,7 +12,9 @@ from typing import Any
 import torch
 
 from fashionclip.config import PreprocessConfig
-from fashionclip.loading import _is_open_clip, _load_hf, local_checkpoint, quiet_transformers
+from fashionclip.loading import is_open_clip as _is_open_clip
+from fashionclip.loading import load_hf as _load_hf
+from fashionclip.loading import local_checkpoint, quiet_transformers
 from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
 from fashionclip.training.config import TrainConfigError
 

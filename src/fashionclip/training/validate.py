@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fashionclip.evaluation.metrics import retrieval_scores, same_label
+from fashionclip.evaluation.metrics import caption_key, retrieval_scores, same_label
 from fashionclip.training.model import image_features, text_features
 
 
@@ -36,8 +36,9 @@ def embed_texts(model: Any, tokenizer: Any, texts: Sequence[str], device: str, b
 
 def retrieval_metrics(image_emb: np.ndarray, text_emb: np.ndarray, captions: Sequence[str]) -> dict[str, float]:
     """Text→image and image→text Recall@1/5/10 (a match in the top k; ties count against the
-    model); items sharing a caption (case-insensitive) count as matches."""
-    keys = [c.lower() for c in captions]
+    model); items sharing a caption (:func:`~fashionclip.evaluation.metrics.caption_key`) count
+    as matches, as in the evaluation's retrieval tasks."""
+    keys = [caption_key(c) for c in captions]
     relevant = same_label(keys, keys)
     out: dict[str, float] = {}
     for name, queries, items in (("text_to_image", text_emb, image_emb), ("image_to_text", image_emb, text_emb)):

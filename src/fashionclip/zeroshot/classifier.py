@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fashionclip.encoder import l2_normalize
+from fashionclip.encoder import EncoderProtocol, is_single_image, l2_normalize
 from fashionclip.errors import ClassificationError
 from fashionclip.zeroshot.templates import load_templates
 
@@ -42,7 +42,7 @@ class ZeroShotClassifier:
 
     def __init__(
         self,
-        encoder: Any,
+        encoder: EncoderProtocol,
         labels: Sequence[str],
         *,
         templates: str | Path | Sequence[str] | None = None,
@@ -54,7 +54,7 @@ class ZeroShotClassifier:
         self.encoder = encoder
         self.labels = _check_labels(labels)
         if templates is None:  # the model's own template; on the bundled model it beat the ensemble
-            templates = [getattr(getattr(encoder, "spec", None), "prompt_template", None) or "a photo of a {}"]
+            templates = [encoder.spec.prompt_template or "a photo of a {}"]
         self.templates = load_templates(templates)
         self.prompts = {label: self._prompts_for(label, prompts or {}) for label in self.labels}
         unknown = set(prompts or {}) - set(self.labels)
@@ -63,7 +63,7 @@ class ZeroShotClassifier:
         self.multi_label = multi_label
         self.negative = negative
         self.thresholds = self._thresholds(thresholds)
-        self.logit_scale = float(getattr(encoder, "logit_scale", 100.0))
+        self.logit_scale = float(encoder.logit_scale)
         self._label_embeddings: np.ndarray | None = None
         self._negative_embedding: np.ndarray | None = None
 
@@ -126,8 +126,6 @@ class ZeroShotClassifier:
     def predict(self, images: Any, *, k: int = 1, batch_size: int = 32) -> list[list[Prediction]]:
         """Embed ``images`` (paths, URLs, bytes or PIL images) and predict; see
         :meth:`predict_embeddings`."""
-        from fashionclip.encoder import is_single_image
-
         single = is_single_image(images)
         embeddings = self.encoder.encode_images([images] if single else list(images), batch_size=batch_size)
         return self.predict_embeddings(np.atleast_2d(embeddings), k=k)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fashionclip.encoder import EncoderProtocol
 from fashionclip.errors import ClassificationError
 from fashionclip.zeroshot.classifier import Prediction, ZeroShotClassifier
 from fashionclip.zeroshot.templates import load_templates
@@ -187,7 +188,7 @@ def _parents_first(attributes: dict[str, Attribute], source: str) -> list[Attrib
 class Tagger:
     """Applies a :class:`Taxonomy`: one classifier per attribute, label embeddings computed once."""
 
-    def __init__(self, encoder: Any, taxonomy: Taxonomy) -> None:
+    def __init__(self, encoder: EncoderProtocol, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self.classifiers = {a.name: _classifier(encoder, a) for a in taxonomy.attributes}
 
@@ -216,7 +217,7 @@ class Tagger:
         return out
 
 
-def _classifier(encoder: Any, attribute: Attribute) -> ZeroShotClassifier:
+def _classifier(encoder: EncoderProtocol, attribute: Attribute) -> ZeroShotClassifier:
     try:
         return ZeroShotClassifier(
             encoder,

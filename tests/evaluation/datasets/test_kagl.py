@@ -14,7 +14,7 @@ HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,yea
 
 
 def side(item_id: str, source: int = 0, fraction: float = 0.1) -> str:
-    """The recipe's rule, written out independently of the trainer's code."""
+    """The training split rule, written out independently of the package's code."""
     digest = hashlib.sha1(f"{source}:{item_id}".encode()).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2**64 < fraction else "train"
 
@@ -37,7 +37,7 @@ def row(item_id: str, name: str = "Turtle Men Navy Blue Shirt", usage: str = "Ca
     return f"{item_id},Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011,{usage},{name}"
 
 
-def test_the_recipe_rule_is_read_from_the_bundled_recipe():
+def test_the_split_rule_is_read_from_the_bundled_models_training_config():
     assert recipe_rule("kagl") == ("0", 0.1)
     assert recipe_rule("ccp") == ("1", 0.3)
     ids = [str(i) for i in range(300)]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from fashionclip.evaluation.metrics import retrieval_scores, same_label, tag_columns
+from fashionclip.evaluation.metrics import caption_key, retrieval_scores, same_label, tag_columns
 
 
 def naive(scores: np.ndarray, relevant: np.ndarray, ks) -> dict[str, list[float]]:
@@ -118,3 +118,8 @@ def test_bad_arguments(kwargs, message):
         retrieval_scores(q, q, same_label(["a", "b"], ["a", "b"]), **kwargs)
     with pytest.raises(ValueError, match="must be"):
         retrieval_scores(q, np.ones((2, 4)), same_label(["a", "b"], ["a", "b"]))
+
+
+def test_captions_differing_in_case_and_spacing_are_the_same_caption():
+    assert caption_key("  Red\tShirt ") == caption_key("red shirt") == "red shirt"
+    assert caption_key("red shirts") != caption_key("red shirt")

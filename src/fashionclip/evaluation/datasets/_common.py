@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fashionclip.catalog.splits import split_keys
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset
+from fashionclip.registry import BUNDLED_MODEL, get_spec, package_path
 
-RECIPE = "fashion-clip-mini"
 HOLDOUT_SPLITS = ("train", "val")
 
 
@@ -52,33 +53,39 @@ def select_items(dataset: EvalDataset, split: str | None, limit: int | None, whe
 
 @functools.lru_cache(maxsize=8)
 def recipe_rule(folder: str) -> tuple[str, float]:
-    """(split-key prefix, validation fraction) of the data source reading ``<data_root>/<folder>/``
-    in the bundled model's training recipe.
+    """(split-key prefix, validation fraction) of the data source that read ``<folder>/`` when
+    the bundled model was trained, from the training config it ships with.
 
     For ``fashion-clip-mini``: kagl is source 0 with the run's val_fraction 0.1 (prefix "0"),
     ccp is source 1 with its own val_fraction 0.3 (prefix "1").
     """
-    from fashionclip.training.config import TrainConfigError, load_recipe
-
+    spec = get_spec(BUNDLED_MODEL)
+    folder_path = package_path(spec.source) if spec is not None else None
+    where = f"the training config of {BUNDLED_MODEL!r}"
+    if folder_path is None:
+        raise DatasetError(f"{BUNDLED_MODEL!r} is not bundled in this package, so {where} cannot be read")
     try:
-        config = load_recipe(RECIPE, data_root="/data_root")
-    except TrainConfigError as exc:
-        raise DatasetError(f"cannot read the split rule from recipe {RECIPE!r}: {exc}") from None
-    for index, source in enumerate(config.data):
-        if Path(source.path).parent.name == folder:
-            fraction = config.val_fraction if source.val_fraction is None else source.val_fraction
-            return source.split_group or str(index), float(fraction)
-    raise DatasetError(f"recipe {RECIPE!r} has no data source under {folder}/, so it defines no split for it")
+        config = read_json(folder_path / "training_config.json")
+        sources = config["data"]
+        default = float(config.get("val_fraction", 0.0))
+        found = [
+            (str(source.get("split_group") or index), source.get("val_fraction"))
+            for index, source in enumerate(sources)
+            if Path(str(source["path"])).parent.name == folder
+        ]
+    except (OSError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise DatasetError(f"cannot read the split rule from {where}: {exc}") from None
+    if not found:
+        raise DatasetError(f"{where} has no data source under {folder}/, so it defines no split for it")
+    prefix, fraction = found[0]
+    return prefix, default if fraction is None else float(fraction)
 
 
 def holdout_split(ids: Sequence[str], folder: str) -> list[str]:
-    """ "train" / "val" per id, exactly as the recipe's training run split them: the trainer's
-    :func:`~fashionclip.training.data.split_by_id` on the key ``"<source index>:<id>"``."""
-    from fashionclip.training.data import Example, split_by_id
-
+    """ "train" / "val" per id, exactly as the bundled model's training run split them: the
+    :func:`~fashionclip.catalog.splits.split_keys` rule on the key ``"<source index>:<id>"``."""
     prefix, fraction = recipe_rule(folder)
-    examples = [Example(item_id, "", (), split_key=f"{prefix}:{item_id}") for item_id in ids]
-    _, val = split_by_id(examples, fraction)
+    _, val = split_keys([f"{prefix}:{item_id}" for item_id in ids], fraction)
     sides = ["train"] * len(ids)
     for index in val:
         sides[index] = "val"

@@ -7,13 +7,20 @@ from fashionclip.evaluation.metrics.classification import (
     confusion_matrix,
     scores_from_confusion,
 )
-from fashionclip.evaluation.metrics.retrieval import RetrievalScores, retrieval_scores, same_label, tag_columns
+from fashionclip.evaluation.metrics.retrieval import (
+    RetrievalScores,
+    caption_key,
+    retrieval_scores,
+    same_label,
+    tag_columns,
+)
 
 __all__ = [
     "ClassificationScores",
     "RetrievalScores",
     "bootstrap_mean",
     "bootstrap_statistic",
+    "caption_key",
     "classification_scores",
     "confusion_matrix",
     "retrieval_scores",

@@ -39,6 +39,11 @@ class RetrievalScores:
         return {name: self.mean(name) for name in self.per_query}
 
 
+def caption_key(caption: str) -> str:
+    """What makes two captions the same for retrieval: case and runs of spaces do not count."""
+    return " ".join(caption.lower().split())
+
+
 def same_label(query_labels: Sequence, item_labels: Sequence) -> Relevance:
     """Relevant = the item's label equals the query's (caption -> its product, category ->
     its products, photo -> the other photos of its product). None never matches."""
