@@ -65,7 +65,7 @@ def product_search(model: str, data: Path, limit: int | None, db: Path) -> dict:
             writer.writeheader()
             writer.writerows(rows)
     catalog = Catalog.open(db, model=model)
-    columns = ColumnMap(text="productDisplayName", image_template="images/{id}.jpg")
+    columns = ColumnMap(text_columns="productDisplayName", image_template="images/{id}.jpg")
     report = catalog.index(source, columns, root=data / "kagl", show_progress=False)
     results: dict = {"index": report.summary(), "queries": {}}
     for query, wanted in QUERIES.items():
@@ -98,7 +98,7 @@ def outfit_search(model: str, data: Path, db: Path) -> dict:
     catalog = Catalog.open(db, model=model)
     report = catalog.index(
         data / "ccp" / "tags.csv",
-        ColumnMap(id="photo", text="tags", image_template="photos/{photo}.jpg"),
+        ColumnMap(id_column="photo", text_columns="tags", image_template="photos/{photo}.jpg"),
         show_progress=False,
     )
     results: dict = {"index": report.summary(), "queries": {}}

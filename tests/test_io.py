@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionclip.io import list_image_files, read_csv_column, write_embeddings
+from fashionclip.io import is_remote, list_image_files, read_csv_column, write_embeddings
 
 
 def test_npy_and_parquet_round_trip(tmp_path: Path):
@@ -42,3 +42,18 @@ def test_inputs(tmp_path: Path):
     assert read_csv_column(tmp_path / "t.csv", "text") == ["red dress", ""]
     with pytest.raises(ValueError, match="no column 'caption'"):
         read_csv_column(tmp_path / "t.csv", "caption")
+
+
+@pytest.mark.parametrize(
+    "text,remote",
+    [
+        ("https://shop.example/a.jpg", True),
+        ("s3://bucket/a.jpg", True),
+        ("file:///tmp/a.jpg", False),
+        ("images/a.jpg", False),
+        ("/data/very/long/folder/name/with://in-it.jpg", False),  # a scheme comes first
+        ("C:\\shop\\a.jpg", False),
+    ],
+)
+def test_is_remote_tells_a_url_to_download_from_a_local_path(text, remote):
+    assert is_remote(text) is remote

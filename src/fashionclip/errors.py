@@ -91,3 +91,15 @@ class CompatError(FashionClipError, ValueError):
 
 class ExplainError(FashionClipError, ValueError):
     """A localisation heatmap cannot be made as asked (unknown method, a method the model cannot run)."""
+
+
+class EvaluationError(FashionClipError, ValueError):
+    """An evaluation cannot run as asked (an unknown task, a bad option)."""
+
+
+class DatasetError(EvaluationError):
+    """An evaluation dataset cannot be read (missing files, an unknown layout, a malformed row)."""
+
+
+class TrainConfigError(FashionClipError, ValueError):
+    """A training option or recipe is invalid."""

@@ -6,10 +6,17 @@ import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fashionclip._extras import require
+
+if TYPE_CHECKING:  # numpy only where embeddings are written: the search client imports this module
+    import numpy as np
+
+
+def is_remote(text: str) -> bool:
+    """Whether a path string is a URL to download (http, https, s3, ...), not a local file."""
+    return "://" in text[:16] and not text.startswith("file://")
 
 
 def cache_dir(kind: str) -> Path:
@@ -48,6 +55,8 @@ def write_embeddings(path: str | Path, ids: Sequence[str], vectors: np.ndarray) 
         raise ValueError("ids must not contain newlines")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
+        import numpy as np
+
         np.save(path, vectors.astype(np.float32, copy=False))
         path.with_suffix(".ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     elif path.suffix == ".parquet":

@@ -33,7 +33,7 @@ from fashionclip.preprocess.image import ImageLimits
 from fashionclip.preprocess.text import TextTokenizer, clip_tokenizer
 from fashionclip.registry import DEFAULT_MODEL, get_spec, list_models, package_path
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _CONFIG_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
@@ -307,7 +307,7 @@ def _onnx(
 
     exported = load_onnx(runner, key, precision, onnx_cache_dir(), calibration)
     if automatic and precision == "int8" and exported.fidelity < INT8_FLOOR:
-        logger.warning(
+        log.warning(
             "int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using ONNX fp32",
             path,
             exported.fidelity,
@@ -415,7 +415,7 @@ def load_hf(
         except Exception as exc:
             raise ModelNotAvailableError(f"model {name!r}: cannot load the tokenizer in {path}: {exc}") from None
     elif model_type == "clip":
-        logger.info("%s has no tokenizer files; using the bundled CLIP BPE tokenizer", path)
+        log.info("%s has no tokenizer files; using the bundled CLIP BPE tokenizer", path)
         hf_tokenizer = clip_tokenizer()
     else:
         raise ModelNotAvailableError(f"model {name!r}: {path} has no tokenizer files")

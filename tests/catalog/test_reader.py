@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_jsonl_and_parquet_read_the_same(tmp_path):
 def test_column_map_template_and_declared_numeric(tmp_path):
     csv = write(tmp_path / "s.csv", "pid,name,brand,stock\n7,Tee,Nike,3\n8,Cap,Puma,x\n")
     data = read_catalog(
-        csv, ColumnMap(id="pid", text="name", image_template="images/{pid}.jpg", numeric=["stock"]), root="/data"
+        csv, ColumnMap(id_column="pid", text_columns="name", image_template="images/{pid}.jpg", numeric=["stock"]), root="/data"
     )
     assert [i.image for i in data.items] == ["/data/images/7.jpg"]
     assert [str(p) for p in data.problems] == [f"{csv} row 2 (id '8'): column 'stock' holds 'x', not a number"]
@@ -113,7 +114,7 @@ def test_image_folder_with_caption_files(tmp_path):
         ("c.xlsx", "x", ColumnMap(), "unknown file type '.xlsx'"),
         ("c.csv", "name,x\na,b\n", ColumnMap(), "no id column"),
         ("c.csv", "id,x\n1,b\n", ColumnMap(), "no image column"),
-        ("c.csv", "id,title\n1,b\n", ColumnMap(image="img"), "no image column 'img'; columns are id, title"),
+        ("c.csv", "id,title\n1,b\n", ColumnMap(image_column="img"), "no image column 'img'; columns are id, title"),
         ("c.csv", "id,title\n1,b\n", ColumnMap(numeric=["price"]), "no metadata column 'price'"),
         ("c.csv", "id,title,vector\n1,b,2\n", ColumnMap(), "'vector' clashes"),
         ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{sku}.jpg"), "names no column 'sku'"),
@@ -151,10 +152,30 @@ def test_warnings_name_a_missing_image_column_and_a_column_kept_as_text(tmp_path
     ]
     with pytest.raises(CatalogError, match="no image column"):
         read_catalog(csv, strict=True)
-    clean = read_catalog(csv, ColumnMap(image="photo_file", numeric=["price"]))
+    clean = read_catalog(csv, ColumnMap(image_column="photo_file", numeric=["price"]))
     assert clean.warnings == [] and len(clean.items) == 10 and len(clean.problems) == 1
 
 
 def test_codes_with_leading_zeros_and_mostly_text_columns_raise_no_warning(tmp_path):
     csv = write(tmp_path / "c.csv", "id,image,title,code,colour\n1,a.jpg,x,00123,red\n2,b.jpg,y,00124,3\n")
     assert read_catalog(csv).warnings == []
+
+
+def test_the_old_column_map_names_still_work_with_a_deprecation_warning(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text("pid,name,img\n1,red dress,a.jpg\n")
+    with pytest.warns(DeprecationWarning) as caught:
+        old = ColumnMap(id="pid", text="name", image="img")
+    assert [str(w.message).split("; ")[1] for w in caught] == ["use id_column=", "use text_columns=", "use image_column="]
+    assert old == ColumnMap(id_column="pid", text_columns="name", image_column="img")
+    assert read_catalog(csv, old).items == read_catalog(csv, ColumnMap("pid", "img", "name")).items
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [({"idd": "x"}, "unexpected keyword argument"), ({"id": "a", "id_column": "b"}, "both id= and id_column=")],
+)
+def test_a_column_map_refuses_unknown_and_doubled_names(options, message):
+    with pytest.raises(TypeError, match=message), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ColumnMap(**options)

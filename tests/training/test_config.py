@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -86,3 +87,22 @@ def test_the_bundled_model_was_trained_on_the_split_its_recipe_defines():
         (s.val_fraction, s.split_group) for s in recipe.data
     ]
     assert [s.path.split("/")[-2] for s in shipped.data] == [s.path.split("/")[-2] for s in recipe.data]
+
+
+def test_a_config_is_checked_when_built_and_cannot_be_changed_afterwards():
+    with pytest.raises(TrainConfigError, match="lr must be > 0"):
+        TrainConfig(data=[{"path": "a.csv"}], output="out", model="fashion-clip", lr=0)
+    with pytest.raises(TrainConfigError, match="repeat must be >= 1"):
+        DataSource("a.csv", repeat=0)
+    with pytest.raises(TrainConfigError, match="augment.flip"):
+        Augment(flip=2.0)
+    with pytest.raises(TrainConfigError, match="freeze must be a list"):
+        TrainConfig(data=[{"path": "a.csv"}], output="out", model="fashion-clip", freeze="vision")
+    config = TrainConfig(data=[{"path": "a.csv", "templates": ["a {x}"]}], output="out", model="fashion-clip")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.data[0].templates = ()  # type: ignore[misc]
+    assert isinstance(config.data, tuple) and isinstance(config.data[0].templates, tuple)
+    with pytest.raises(TrainConfigError, match="lr must be > 0"):
+        dataclasses.replace(config, lr=-1.0)  # a changed copy is checked again

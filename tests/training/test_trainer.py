@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def test_training_from_scratch_writes_a_model_that_both_loaders_read(tmp_path):
 
     from fashionclip import load_model
 
-    result = train(_config(tmp_path / "run"), progress=False)
+    result = train(_config(tmp_path / "run"), show_progress=False)
     assert result.epochs == 2 and result.steps > 0
     for name in (
         "config.json",
@@ -93,7 +94,7 @@ def test_training_from_scratch_writes_a_model_that_both_loaders_read(tmp_path):
 
 
 def test_training_changes_the_weights_and_lowers_the_loss(tmp_path):
-    result = train(_config(tmp_path / "run", epochs=6, augment={"crop_scale": 1.0, "flip": 0.0}), progress=False)
+    result = train(_config(tmp_path / "run", epochs=6, augment={"crop_scale": 1.0, "flip": 0.0}), show_progress=False)
     losses = [r["loss"] for r in result.history if r["type"] == "train"]
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
 
@@ -102,7 +103,7 @@ def test_fine_tuning_a_checkpoint_with_a_frozen_image_tower(tmp_path, tiny_check
     from safetensors.torch import load_file
 
     config = _config(tmp_path / "ft", architecture=None, model=str(tiny_checkpoint), freeze=["vision"], epochs=1)
-    train(config, progress=False)
+    train(config, show_progress=False)
     before, after = load_file(tiny_checkpoint / "model.safetensors"), load_file(tmp_path / "ft" / "model.safetensors")
     vision = [k for k in before if k.startswith(("vision_model.", "visual_projection"))]
     text = [k for k in before if k.startswith("text_model.encoder")]
@@ -112,7 +113,7 @@ def test_fine_tuning_a_checkpoint_with_a_frozen_image_tower(tmp_path, tiny_check
 
 
 def test_fine_tuning_a_registry_model_from_the_offline_hub_cache(tmp_path, fake_fashion_clip_cache):
-    result = train(_config(tmp_path / "ft", architecture=None, model="fashion-clip", epochs=1), progress=False)
+    result = train(_config(tmp_path / "ft", architecture=None, model="fashion-clip", epochs=1), show_progress=False)
     assert result.steps > 0
     card = (tmp_path / "ft" / "README.md").read_text()
     assert "starting from **fashion-clip**" in card
@@ -126,21 +127,21 @@ def test_training_on_an_easynlp_tsv_of_base64_images(tmp_path):
     (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
     result = train(
         _config(tmp_path / "run", data=[DataSource(str(tmp_path / "train.tsv"))], epochs=1, val_attribute=None),
-        progress=False,
+        show_progress=False,
     )
     assert result.steps > 0 and result.skipped_images == 0 and "text_to_image_R@1" in result.validation
 
 
 def test_siglip_loss_and_bf16_and_accumulation_run(tmp_path):
     config = _config(tmp_path / "sig", loss="siglip", precision="bf16", grad_accumulation=2, epochs=1, batch_size=8)
-    result = train(config, progress=False)
+    result = train(config, show_progress=False)
     assert result.steps > 0 and np.isfinite([r["loss"] for r in result.history if r["type"] == "train"]).all()
 
 
 def test_fp16_storage_still_loads_as_float32(tmp_path):
     from transformers import CLIPModel
 
-    train(_config(tmp_path / "half", save_dtype="float16", epochs=1), progress=False)
+    train(_config(tmp_path / "half", save_dtype="float16", epochs=1), show_progress=False)
     assert CLIPModel.from_pretrained(tmp_path / "half").dtype == torch.float32
 
 
@@ -156,12 +157,12 @@ def step_then_die(self):
     if self.step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 Trainer._optimizer_step = step_then_die
-Trainer(config, progress=False).train()
+Trainer(config, show_progress=False).train()
 """
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
-    whole = train(_config(tmp_path / "whole"), progress=False)
+    whole = train(_config(tmp_path / "whole"), show_progress=False)
     config = _config(tmp_path / "killed")
     (tmp_path / "killed").mkdir()
     config_file = tmp_path / "killed.json"
@@ -179,7 +180,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
     logged = [json.loads(line)["step"] for line in (tmp_path / "killed" / METRICS).read_text().splitlines()]
     assert max(logged) == kill_at - 1  # logged, then lost with the kill
 
-    resumed = Trainer(config, resume=True, progress=False).train()
+    resumed = Trainer(config, resume=True, show_progress=False).train()
     assert resumed.steps == whole.steps
     for key, value in whole.validation.items():
         assert resumed.validation[key] == pytest.approx(value, abs=1e-6), key
@@ -195,11 +196,11 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
 
 
 def test_output_with_a_checkpoint_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
-    train(_config(tmp_path / "run", epochs=1), progress=False)
+    train(_config(tmp_path / "run", epochs=1), show_progress=False)
     with pytest.raises(TrainConfigError, match="pass --resume"):
-        train(_config(tmp_path / "run", epochs=1), progress=False)
+        train(_config(tmp_path / "run", epochs=1), show_progress=False)
     with pytest.raises(TrainConfigError, match="nothing to resume"):
-        train(_config(tmp_path / "fresh"), resume=True, progress=False)
+        train(_config(tmp_path / "fresh"), resume=True, show_progress=False)
 
 
 def test_unreadable_images_are_skipped_and_counted(tmp_path):
@@ -216,7 +217,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     config = _config(tmp_path / "run", data=[DataSource(str(path), caption_columns=["title"])], epochs=1)
-    result = train(config, progress=False)
+    result = train(config, show_progress=False)
     assert result.skipped_images >= 1
 
 
@@ -250,15 +251,15 @@ def test_bad_options_are_named(tmp_path, changes, message):
 
 def test_bad_architecture_and_too_little_data(tmp_path):
     with pytest.raises(TrainConfigError, match=r"unknown key\(s\) \['depth'\]"):
-        train(_config(tmp_path / "a", architecture={"depth": 3}), progress=False)
+        train(_config(tmp_path / "a", architecture={"depth": 3}), show_progress=False)
     with pytest.raises(TrainConfigError, match="not a multiple of patch_size"):
-        train(_config(tmp_path / "b", architecture={**TINY, "image_size": 30}), progress=False)
+        train(_config(tmp_path / "b", architecture={**TINY, "image_size": 30}), show_progress=False)
     with pytest.raises(TrainConfigError, match="activation must be 'quick_gelu' or 'gelu', got 'relu'"):
-        train(_config(tmp_path / "b", architecture={**TINY, "activation": "relu"}), progress=False)
+        train(_config(tmp_path / "b", architecture={**TINY, "activation": "relu"}), show_progress=False)
     with pytest.raises(TrainConfigError, match="lower batch_size"):
-        train(_config(tmp_path / "c", batch_size=512), progress=False)
+        train(_config(tmp_path / "c", batch_size=512), show_progress=False)
     with pytest.raises(TrainConfigError, match="leaves nothing to train"):
-        train(_config(tmp_path / "d", freeze=["vision", "text"]), progress=False)
+        train(_config(tmp_path / "d", freeze=["vision", "text"]), show_progress=False)
 
 
 def test_training_with_mask_regions_beside_whole_images(tmp_path):
@@ -281,9 +282,8 @@ def test_training_with_mask_regions_beside_whole_images(tmp_path):
         split_group="catalogue",
     )
     config = _config(tmp_path / "run", epochs=1)
-    config.data[0].split_group = "catalogue"
-    config.data.append(regions)
-    trainer = Trainer(config, progress=False)
+    config = replace(config, data=[replace(config.data[0], split_group="catalogue"), regions])
+    trainer = Trainer(config, show_progress=False)
     result = trainer.train()
     assert result.steps > 0 and result.skipped_images == 0
     regions_seen = [trainer.examples[i] for i in trainer.val_idx if trainer.examples[i].box is not None]

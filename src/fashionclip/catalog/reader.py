@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from fashionclip._extras import require
 from fashionclip.errors import CatalogError, TemplateError
 from fashionclip.io import list_image_files
-from fashionclip.preprocess.image import is_remote
+from fashionclip.io import is_remote
 from fashionclip.templating import check_named_template
 
 Value = str | int | float | None
@@ -67,21 +68,48 @@ class CatalogData:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ColumnMap:
     """Which columns hold the id, the image and the text; ``None`` picks a usual name.
 
-    ``image_template`` builds the image path from the row (``"images/{id}.jpg"``);
-    ``numeric`` columns must hold numbers (others are numeric when every value is);
-    ``metadata`` limits the metadata columns kept (default: every other column).
+    Named as the CLI (``--id-column``, ``--image-column``, ``--text-column``) and training data
+    sources (``id_column``, ``image_column``) name them. ``image_template`` builds the image
+    path from the row (``"images/{id}.jpg"``); ``numeric`` columns must hold numbers (others are
+    numeric when every value is); ``metadata`` limits the metadata columns kept (default: every
+    other column).
     """
 
-    id: str | None = None
-    image: str | None = None
-    text: Sequence[str] | str | None = None
-    image_template: str | None = None
-    numeric: Sequence[str] = ()
-    metadata: Sequence[str] | None = None
+    id_column: str | None
+    image_column: str | None
+    text_columns: Sequence[str] | str | None
+    image_template: str | None
+    numeric: Sequence[str]
+    metadata: Sequence[str] | None
+
+    def __init__(
+        self,
+        id_column: str | None = None,
+        image_column: str | None = None,
+        text_columns: Sequence[str] | str | None = None,
+        image_template: str | None = None,
+        numeric: Sequence[str] = (),
+        metadata: Sequence[str] | None = None,
+        **old: Any,
+    ) -> None:
+        renamed = {"id": "id_column", "image": "image_column", "text": "text_columns"}
+        unknown = sorted(set(old) - set(renamed))
+        if unknown:
+            raise TypeError(f"ColumnMap() got unexpected keyword argument(s) {unknown}")
+        values = {"id_column": id_column, "image_column": image_column, "text_columns": text_columns}
+        for name, value in old.items():
+            warnings.warn(
+                f"ColumnMap({name}=...) is deprecated; use {renamed[name]}=", DeprecationWarning, stacklevel=2
+            )
+            if values[renamed[name]] is not None:
+                raise TypeError(f"ColumnMap() got both {name}= and {renamed[name]}=")
+            values[renamed[name]] = value
+        for name, value in {**values, "image_template": image_template, "numeric": numeric, "metadata": metadata}.items():
+            object.__setattr__(self, name, value)
 
 
 def read_catalog(
@@ -152,10 +180,10 @@ def _rows_to_catalog(
     rows: list[dict[str, Any]], columns: ColumnMap, root: Path, where: str, *, typed: bool, strict: bool
 ) -> CatalogData:
     present = list(dict.fromkeys(k for row in rows[:1000] for k in row))
-    id_col = _pick(columns.id, ID_COLUMNS, present, "id", where)
+    id_col = _pick(columns.id_column, ID_COLUMNS, present, "id", where)
     if id_col is None:
         raise CatalogError(f"{where}: no id column (looked for {', '.join(ID_COLUMNS)}); columns are {present}")
-    image_col = None if columns.image_template else _pick(columns.image, IMAGE_COLUMNS, present, "image", where)
+    image_col = None if columns.image_template else _pick(columns.image_column, IMAGE_COLUMNS, present, "image", where)
     if columns.image_template:
         try:
             template_columns = check_named_template(columns.image_template)
@@ -167,7 +195,7 @@ def _rows_to_catalog(
                 f"{where}: image template {columns.image_template!r} names no column {missing[0]!r}; "
                 f"columns are {present}"
             )
-    texts = [columns.text] if isinstance(columns.text, str) else list(columns.text or [])
+    texts = [columns.text_columns] if isinstance(columns.text_columns, str) else list(columns.text_columns or [])
     for name in texts:
         _pick(name, (), present, "text", where)
     if not texts:

@@ -12,6 +12,7 @@ import numpy as np
 from fashionclip.catalog import read_catalog
 from fashionclip.errors import ClassificationError
 from fashionclip.indexing.hashes import index_info
+from fashionclip.io import is_remote
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.store.base import same_model
@@ -56,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="--db: allow replacing a catalogue column's values with tags (refused otherwise)",
     )
-    parser.add_argument("--model", default=None, help="model (default: the index's model, else fashion-clip-mini)")
+    parser.add_argument("--model", default=None, help=f"model (default: the index's model, else {DEFAULT_MODEL})")
     parser.add_argument("-k", "--k", type=int, default=1, help="labels kept per attribute (default 1)")
     parser.add_argument("--multi-label", action="store_true", help="--labels: each label on its own, at --threshold")
     parser.add_argument("--threshold", type=float, default=0.5, help="--multi-label threshold (default 0.5)")
@@ -149,10 +150,10 @@ def _items(inputs: list[str]) -> tuple[list[str], list[str]]:
             print(f"skipped {problem.item}: {problem.reason}", file=sys.stderr)
         items = [item for item in data.items if item.image]
         return [item.id for item in items], [str(item.image) for item in items]
-    missing = [p for p in inputs if "://" not in p and not Path(p).is_file()]
+    missing = [p for p in inputs if not is_remote(p) and not Path(p).is_file()]
     if missing:
         raise ClassificationError(f"no such image file: {missing[0]!r}")
-    return [Path(p).stem if "://" not in p else p for p in inputs], list(inputs)
+    return [p if is_remote(p) else Path(p).stem for p in inputs], list(inputs)
 
 
 def _write(rows: list[dict], columns: list[str], output: str) -> None:

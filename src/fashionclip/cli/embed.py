@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fashionclip.cli._options import add_precision_options, precision_options
 from fashionclip.config import PRECISIONS
-from fashionclip.io import list_image_files, read_csv_column, write_embeddings
+from fashionclip.io import is_remote, list_image_files, read_csv_column, write_embeddings
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
 
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _image_inputs(paths: list[str], column: str | None) -> list[str]:
-    if len(paths) == 1 and "://" not in paths[0] and not Path(paths[0]).exists():
+    if len(paths) == 1 and not is_remote(paths[0]) and not Path(paths[0]).exists():
         raise FileNotFoundError(f"--images {paths[0]!r} does not exist")
     if len(paths) == 1 and Path(paths[0]).is_dir():
         files = list_image_files(paths[0])
@@ -63,7 +63,7 @@ def _image_inputs(paths: list[str], column: str | None) -> list[str]:
         base = Path(paths[0]).parent
         values = read_csv_column(paths[0], column or "image")
         # relative paths in a catalogue file are relative to that file
-        return [v if "://" in v or Path(v).is_absolute() else str(base / v) for v in values]
+        return [v if is_remote(v) or Path(v).is_absolute() else str(base / v) for v in values]
     return paths
 
 

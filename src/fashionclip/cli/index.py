@@ -10,6 +10,7 @@ from pathlib import Path
 from fashionclip.catalog import ColumnMap
 from fashionclip.cli._cleanup import removed_on_failure
 from fashionclip.cli._options import add_precision_options, precision_options
+from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.store.uri import local_path
 
 SHOWN_PROBLEMS = 20
@@ -30,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="index: a LanceDB directory (created if missing), milvus-lite:FILE.db or milvus://HOST:PORT/COLLECTION",
     )
-    parser.add_argument("--model", default=None, help="model (default: the index's model, else fashion-clip-mini)")
+    parser.add_argument("--model", default=None, help=f"model (default: the index's model, else {DEFAULT_MODEL})")
     parser.add_argument("--id-column", help="id column (default: id, product_id, sku or item_id)")
     parser.add_argument("--image-column", help="image path/URL column (default: image, image_path, url, ...)")
     parser.add_argument("--text-column", action="append", help="title/caption column(s) (default: title, caption, ...)")
@@ -68,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
     columns = ColumnMap(
-        id=args.id_column,
-        image=args.image_column,
-        text=args.text_column,
+        id_column=args.id_column,
+        image_column=args.image_column,
+        text_columns=args.text_column,
         image_template=args.image_template,
         numeric=args.numeric,
     )

@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fashionclip.io import cache_dir, is_remote
+
 API_KEY_ENV = "FASHIONCLIP_API_KEY"
 
 
 def _folder() -> Path:
-    # as fashionclip.io.cache_dir, without importing the package's heavy parts
-    return Path(os.environ.get("FASHIONCLIP_CACHE") or Path.home() / ".cache" / "fashionclip") / "servers"
+    return cache_dir("servers")
 
 
 def index_key(db: str) -> str:
@@ -92,7 +93,7 @@ def search(args: Any) -> tuple[int, list[dict[str, Any]]] | None:
         "offset": args.offset,
     }
     if args.image:
-        if "://" in args.image or not Path(args.image).is_file():
+        if is_remote(args.image) or not Path(args.image).is_file():
             return None  # URLs and missing files: the local path says what is wrong, as always
         body["image"] = base64.b64encode(Path(args.image).read_bytes()).decode()
     headers = {"Content-Type": "application/json"}

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     logging.getLogger("fashionclip").setLevel(logging.INFO)
     with removed_on_failure(None if args.resume else Path(config.output), empty=lambda: not _saved(config.output)):
-        result = train(config, resume=args.resume, progress=not args.no_progress)
+        result = train(config, resume=args.resume, show_progress=not args.no_progress)
     summary = ", ".join(f"{k} {v:.3f}" for k, v in result.validation.items() if isinstance(v, float))
     print(f"trained {result.epochs} epochs ({result.steps} steps) in {result.seconds / 60:.1f} min")
     print(f"validation: {summary}")

@@ -7,15 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fashionclip.errors import FashionClipError
+from fashionclip.errors import DatasetError, EvaluationError
 
-
-class EvaluationError(FashionClipError, ValueError):
-    """An evaluation cannot run as asked (an unknown task, a bad option)."""
-
-
-class DatasetError(EvaluationError):
-    """An evaluation dataset cannot be read (missing files, an unknown layout, a malformed row)."""
+__all__ = ["DatasetError", "EvalDataset", "EvaluationError"]  # the errors live in fashionclip.errors
 
 
 @dataclass

@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from fashionclip._extras import require
 from fashionclip.config import PreprocessConfig
 from fashionclip.errors import ImageLoadError, ImageTooLargeError
+from fashionclip.io import is_remote
 
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -105,11 +106,6 @@ def describe(item: Any) -> str:
     if isinstance(item, np.ndarray):
         return f"<array {item.dtype} {item.shape}>"
     return f"<{type(item).__name__}>"
-
-
-def is_remote(text: str) -> bool:
-    """Whether a path string is a URL to download (http, https, s3, ...), not a local file."""
-    return "://" in text[:16] and not text.startswith("file://")
 
 
 def _read_url(url: str, limits: ImageLimits) -> bytes:

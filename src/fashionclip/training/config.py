@@ -8,19 +8,16 @@ checkpoint, and ``--resume`` reads it back.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fashionclip.errors import FashionClipError, TemplateError
+from fashionclip.errors import TemplateError, TrainConfigError
 from fashionclip.templating import check_label_template, check_named_template
 
 
-class TrainConfigError(FashionClipError, ValueError):
-    """A training option or recipe is invalid."""
-
-
-@dataclass
+@dataclass(frozen=True)
 class DataSource:
     """One file or folder of image–caption pairs.
 
@@ -60,18 +57,18 @@ class DataSource:
     id_column: str | None = "id"
     image_column: str | None = "image"
     image_template: str | None = None
-    caption_columns: list[str] = field(default_factory=lambda: ["caption"])
-    templates: list[str] = field(default_factory=list)
+    caption_columns: tuple[str, ...] = ("caption",)
+    templates: tuple[str, ...] = ()
     template_probability: float = 0.5
     list_columns: dict[str, str] = field(default_factory=dict)
     max_list_items: int = 3
     # captions that stay true when an augmentation removes colour avoid these columns
-    colour_columns: list[str] = field(default_factory=list)
+    colour_columns: tuple[str, ...] = ()
     aliases: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     alias_probability: float = 0.5
     mask_template: str | None = None
     mask_labels: str | None = None
-    ignore_labels: list[str] = field(default_factory=list)
+    ignore_labels: tuple[str, ...] = ()
     min_region_fraction: float = 0.01
     region_margin: float = 0.1
     split_group: str | None = None
@@ -80,12 +77,16 @@ class DataSource:
     limit: int | None = None
     val_fraction: float | None = None  # overrides the run's val_fraction for this source
 
+    def __post_init__(self) -> None:
+        _freeze_lists(self, ("caption_columns", "templates", "colour_columns", "ignore_labels"))
+        _check_source(self)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataSource:
         return cls(**_known(cls, data, "data source"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Augment:
     """Light image augmentations, each applied with its probability.
 
@@ -104,11 +105,15 @@ class Augment:
     low_resolution: float = 0.0
     low_resolution_size: int = 28
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Augment:
         return cls(**_known(cls, data, "augment"))
 
     def validate(self) -> None:
+        """Raise :class:`TrainConfigError` naming the first bad setting (construction already does)."""
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "low_resolution_size":
@@ -120,12 +125,15 @@ class Augment:
             raise TrainConfigError(f"augment.crop_scale must be > 0, got {self.crop_scale}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """One training run. ``model`` starts from a checkpoint (registry name or
-    directory); ``architecture`` builds a new model from scratch instead."""
+    directory); ``architecture`` builds a new model from scratch instead.
 
-    data: list[DataSource]
+    Frozen and checked when built: a config that exists is a valid one (change one with
+    :func:`dataclasses.replace`, which checks again)."""
+
+    data: tuple[DataSource, ...]
     output: str
     model: str | None = None
     architecture: dict[str, Any] | None = None
@@ -138,7 +146,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.0
     loss: str = "clip"
     precision: str = "fp32"
-    freeze: list[str] = field(default_factory=list)
+    freeze: tuple[str, ...] = ()
     augment: Augment = field(default_factory=Augment)
     seed: int = 0
     workers: int = 2
@@ -155,18 +163,18 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         # accept plain dicts (from JSON or keyword arguments) for the nested records
-        self.data = [DataSource.from_dict(d) if isinstance(d, dict) else d for d in self.data]
+        if not isinstance(self.data, (list, tuple)) or not self.data:
+            raise TrainConfigError("training config: 'data' needs at least one source")
+        data = tuple(DataSource.from_dict(d) if isinstance(d, dict) else d for d in self.data)
+        object.__setattr__(self, "data", data)
+        _freeze_lists(self, ("freeze",))
         if isinstance(self.augment, dict):
-            self.augment = Augment.from_dict(self.augment)
+            object.__setattr__(self, "augment", Augment.from_dict(self.augment))
+        self.validate()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        values = _known(cls, data, "training config")
-        if "data" not in values or not values["data"]:
-            raise TrainConfigError("training config: 'data' needs at least one source")
-        config = cls(**values)
-        config.validate()
-        return config
+        return cls(**_known(cls, data, "training config"))
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
@@ -180,7 +188,7 @@ class TrainConfig:
         return asdict(self)
 
     def validate(self) -> None:
-        """Raise :class:`TrainConfigError` naming the first bad option."""
+        """Raise :class:`TrainConfigError` naming the first bad option (construction already does)."""
         if (self.model is None) == (self.architecture is None):
             raise TrainConfigError("give exactly one of 'model' (a checkpoint to fine-tune) or 'architecture'")
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accumulation": self.grad_accumulation}
@@ -211,30 +219,8 @@ class TrainConfig:
         except TemplateError as exc:
             raise TrainConfigError(f"val_prompt: {exc}") from None
         for source in self.data:
-            if source.repeat < 1:
-                raise TrainConfigError(f"data source {source.path!r}: repeat must be >= 1")
-            if source.val_fraction is not None and not 0 < source.val_fraction < 1:
-                raise TrainConfigError(f"data source {source.path!r}: val_fraction must be within (0, 1)")
-            if not 0 <= source.template_probability <= 1:
-                raise TrainConfigError(f"data source {source.path!r}: template_probability must be within [0, 1]")
-            if not 0 <= source.alias_probability <= 1:
-                raise TrainConfigError(f"data source {source.path!r}: alias_probability must be within [0, 1]")
-            _check_aliases(source)
-            for template in (source.image_template, source.mask_template, *source.templates):
-                if template is not None:
-                    try:
-                        check_named_template(template)
-                    except TemplateError as exc:
-                        raise TrainConfigError(f"data source {source.path!r}: {exc}") from None
-            if source.mask_template and not source.mask_labels:
-                raise TrainConfigError(
-                    f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)"
-                )
-            if not 0 <= source.min_region_fraction < 1 or not 0 <= source.region_margin <= 1:
-                raise TrainConfigError(
-                    f"data source {source.path!r}: min_region_fraction must be within [0, 1) "
-                    "and region_margin within [0, 1]"
-                )
+            if not isinstance(source, DataSource):
+                raise TrainConfigError(f"data sources must be DataSource records or dicts, got {source!r}")
         groups: dict[str, set[float]] = {}
         for source in self.data:
             if source.split_group is not None:
@@ -246,7 +232,43 @@ class TrainConfig:
                     f"sources of split_group {group!r} have different val_fraction {sorted(fractions)}; "
                     "one split needs one fraction"
                 )
-        self.augment.validate()
+
+
+def _freeze_lists(record: Any, names: Sequence[str]) -> None:
+    """Store the list fields of a frozen record as tuples, so that frozen means unchangeable."""
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TrainConfigError(f"{name} must be a list of strings, got {value!r}")
+        object.__setattr__(record, name, tuple(value))
+
+
+def _check_source(source: DataSource) -> None:
+    """Raise :class:`TrainConfigError` naming the source and its first bad option."""
+    if source.repeat < 1:
+        raise TrainConfigError(f"data source {source.path!r}: repeat must be >= 1")
+    if source.val_fraction is not None and not 0 < source.val_fraction < 1:
+        raise TrainConfigError(f"data source {source.path!r}: val_fraction must be within (0, 1)")
+    if not 0 <= source.template_probability <= 1:
+        raise TrainConfigError(f"data source {source.path!r}: template_probability must be within [0, 1]")
+    if not 0 <= source.alias_probability <= 1:
+        raise TrainConfigError(f"data source {source.path!r}: alias_probability must be within [0, 1]")
+    _check_aliases(source)
+    for template in (source.image_template, source.mask_template, *source.templates):
+        if template is not None:
+            try:
+                check_named_template(template)
+            except TemplateError as exc:
+                raise TrainConfigError(f"data source {source.path!r}: {exc}") from None
+    if source.mask_template and not source.mask_labels:
+        raise TrainConfigError(
+            f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)"
+        )
+    if not 0 <= source.min_region_fraction < 1 or not 0 <= source.region_margin <= 1:
+        raise TrainConfigError(
+            f"data source {source.path!r}: min_region_fraction must be within [0, 1) "
+            "and region_margin within [0, 1]"
+        )
 
 
 def _check_aliases(source: DataSource) -> None:

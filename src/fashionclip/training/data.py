@@ -24,12 +24,12 @@ import numpy as np
 from fashionclip.catalog.reader import cell_text, read_rows
 from fashionclip.catalog.splits import split_keys
 from fashionclip.errors import CatalogError, TemplateError
-from fashionclip.io import list_image_files
+from fashionclip.io import is_remote, list_image_files
 from fashionclip.templating import check_named_template
 from fashionclip.training.config import DataSource, TrainConfigError
 from fashionclip.training.regions import Box, mask_regions, read_label_names
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # the template field that names a mask region's label
 REGION_FIELD = "label"
@@ -144,7 +144,7 @@ def _rows_to_examples(rows: list[dict[str, Any]], source: DataSource, root: Path
         image = template.format(**attributes) if template else attributes[str(source.image_column)]
         if not image:
             raise TrainConfigError(f"{where}, row {number} (id {item_id!r}): empty image")
-        if "://" not in image:
+        if not is_remote(image):
             image = str(root / image)
         captions = tuple(c for c in (attributes[col] for col in source.caption_columns) if c)
         if not source.mask_template:
@@ -398,7 +398,7 @@ def read_sources(sources: Sequence[DataSource]) -> list[Example]:
             free, templates = sampler.candidates(example)
             (usable if free or templates else uncaptioned).append(example)
         if uncaptioned:
-            logger.warning(
+            log.warning(
                 "data source %r: %d item(s) have no caption and no template they can fill, left out (first: %s)",
                 source.path,
                 len(uncaptioned),

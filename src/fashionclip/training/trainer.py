@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from fashionclip.errors import ImageLoadError
+from fashionclip.io import is_remote
 from fashionclip.loading import resolve
 from fashionclip.preprocess.image import ImagePreprocessor, load_image
 from fashionclip.training.augment import augment
@@ -50,7 +52,7 @@ from fashionclip.training.model import (
 from fashionclip.training.regions import crop_box
 from fashionclip.training.validate import embed_pixels, embed_texts, retrieval_metrics, zero_shot_predictions
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint/state.pt"
 METRICS = "metrics.jsonl"
@@ -79,7 +81,7 @@ def _load_example(example: Example, draft_size: int | None = None) -> Any:
 
     item, box = example.image, example.box
     image: Any = item
-    if draft_size and isinstance(item, str) and "://" not in item and item.lower().endswith((".jpg", ".jpeg")):
+    if draft_size and isinstance(item, str) and not is_remote(item) and item.lower().endswith((".jpg", ".jpeg")):
         need = 2 * draft_size / (min(box[2] - box[0], box[3] - box[1]) if box else 1.0)
         try:
             image = Image.open(item)
@@ -142,14 +144,16 @@ class _EpochBatches(torch.utils.data.Dataset):
 class Trainer:
     """Runs one :class:`TrainConfig`; ``train()`` returns a :class:`TrainResult`."""
 
-    def __init__(self, config: TrainConfig, *, resume: bool = False, progress: bool = True) -> None:
-        config.validate()
+    def __init__(
+        self, config: TrainConfig, *, resume: bool = False, show_progress: bool = True, progress: bool | None = None
+    ) -> None:
+        show_progress = _progress_alias(show_progress, progress)
         if config.model is not None:
             resolve(config.model)  # an unknown name fails now, not after reading the data
         self.config = config
         self.output = Path(config.output).expanduser()
         self.resume = resume
-        self.progress = progress
+        self.show_progress = show_progress
         checkpoint = self.output / CHECKPOINT
         if resume and not checkpoint.exists():
             raise TrainConfigError(f"nothing to resume: {checkpoint} does not exist")
@@ -292,7 +296,7 @@ class Trainer:
             for batch in loader:
                 for failure in batch["failed"]:
                     if failure not in self.skipped:
-                        logger.warning("skipping unreadable image %s", failure)
+                        log.warning("skipping unreadable image %s", failure)
                     self.skipped[failure] += 1
                 loss = self._forward(batch) / c.grad_accumulation
                 loss.backward()
@@ -330,13 +334,13 @@ class Trainer:
             self._log(
                 {"type": "validation", "epoch": self.epoch, "step": self.step, **last_val, "elapsed_s": self._elapsed()}
             )
-            logger.info("epoch %d validation: %s", self.epoch, last_val)
+            log.info("epoch %d validation: %s", self.epoch, last_val)
             self.epoch, self.batch_in_epoch = self.epoch + 1, 0
             self._save_state()
         return self._finish(last_val)
 
     def _bar(self, total: int, done: int) -> Any:
-        if not self.progress:
+        if not self.show_progress:
             return None
         from tqdm.auto import tqdm
 
@@ -409,7 +413,7 @@ class Trainer:
             try:
                 arrays.append(preprocessor(_load_example(example)))
             except ImageLoadError as exc:
-                logger.warning("validation: skipping unreadable image %s: %s", example.id, exc.reason)
+                log.warning("validation: skipping unreadable image %s: %s", example.id, exc.reason)
                 continue
             kept.append(i)
         if not arrays:
@@ -433,7 +437,7 @@ class Trainer:
             start=self.trainable.source,
         )
         if self.skipped:
-            logger.warning("%d unreadable training images were skipped", len(self.skipped))
+            log.warning("%d unreadable training images were skipped", len(self.skipped))
         return TrainResult(self.output, self.epoch, self.step, seconds, validation, history, len(self.skipped))
 
 
@@ -456,6 +460,16 @@ def finished(config: TrainConfig) -> bool:
     return int(state["epoch"]) >= config.epochs
 
 
-def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig, *, resume: bool = False, show_progress: bool = True, progress: bool | None = None
+) -> TrainResult:
     """Train (or fine-tune) a CLIP model as ``config`` says; see :class:`TrainConfig`."""
-    return Trainer(config, resume=resume, progress=progress).train()
+    return Trainer(config, resume=resume, show_progress=_progress_alias(show_progress, progress)).train()
+
+
+def _progress_alias(show_progress: bool, progress: bool | None) -> bool:
+    """``progress=`` is the old name of ``show_progress=``, the one every other call uses."""
+    if progress is None:
+        return show_progress
+    warnings.warn("progress= is deprecated; use show_progress=", DeprecationWarning, stacklevel=3)
+    return progress

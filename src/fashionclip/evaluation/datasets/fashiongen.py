@@ -25,7 +25,7 @@ from pathlib import Path
 from fashionclip.evaluation.dataset import DatasetError, EvalDataset
 from fashionclip.evaluation.datasets._common import check_limit, check_split_name
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _SPLIT_WORDS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 _FEATURE_INPUTS = ("_part_text", "_part_image")  # EasyNLP's one-column files for feature extraction
@@ -74,7 +74,7 @@ def _tsv_files(path: Path) -> list[Path]:
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".tsv")
     skipped = [p.name for p in files if p.stem.endswith(_FEATURE_INPUTS)]
     if skipped:
-        logger.info("fashiongen: skipping one-column feature-extraction files %s", ", ".join(skipped))
+        log.info("fashiongen: skipping one-column feature-extraction files %s", ", ".join(skipped))
     files = [p for p in files if not p.stem.endswith(_FEATURE_INPUTS)]
     if not files:
         raise DatasetError(f"fashiongen: no .tsv files of image–caption pairs in {str(path)!r}")
