@@ -50,7 +50,7 @@ from fashionclip.training.model import (
     text_features,
 )
 from fashionclip.training.regions import crop_box
-from fashionclip.training.validate import embed_pixels, embed_texts, retrieval_metrics, zero_shot_predictions
+from fashionclip.training.validate import embed_pixels, live_encoder, validation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -382,22 +382,17 @@ class Trainer:
                 self._val_cache = self._validation_pixels()
             pixels, kept = self._val_cache
             examples = [self.examples[i] for i in kept]
-            image_emb = embed_pixels(model, pixels, self.device)
-            captions = [self.sampler.reference(e) for e in examples]
-            text_emb = embed_texts(model, self.trainable.tokenizer, captions, self.device)
-            metrics = retrieval_metrics(image_emb, text_emb, captions)
+            encoder = live_encoder(self.trainable, device=self.device, name=c.model_name or Path(c.output).name)
+            attribute = c.val_attribute
+            metrics = validation_metrics(
+                encoder,
+                embed_pixels(encoder, pixels),
+                [self.sampler.reference(e) for e in examples],
+                attribute=attribute,
+                labels=[e.attributes.get(attribute) or None for e in examples] if attribute else (),
+                prompt=c.val_prompt,
+            )
             metrics["val_items"] = len(examples)
-            if c.val_attribute:
-                have = [i for i, e in enumerate(examples) if e.attributes.get(c.val_attribute)]
-                if have:
-                    truth = [examples[i].attributes[c.val_attribute] for i in have]
-                    labels = sorted(set(truth))
-                    predicted = zero_shot_predictions(
-                        image_emb[have], model, self.trainable.tokenizer, labels, c.val_prompt, self.device
-                    )
-                    metrics[f"zero_shot_{c.val_attribute}_accuracy"] = float(
-                        np.mean([labels[p] == t for p, t in zip(predicted, truth, strict=True)])
-                    )
         finally:
             model.train()
         return metrics

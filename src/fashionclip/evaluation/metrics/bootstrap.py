@@ -10,9 +10,10 @@ import numpy as np
 def bootstrap_mean(
     values: np.ndarray, *, resamples: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
-    """Percentile interval of the mean of per-query ``values``."""
+    """Percentile interval of the mean of per-query ``values``; (nan, nan) for no values or
+    ``resamples=0`` (scores without intervals)."""
     data = np.asarray(values, dtype=np.float64)
-    if len(data) == 0:
+    if len(data) == 0 or resamples == 0:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
@@ -33,8 +34,9 @@ def bootstrap_statistic(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile interval of ``statistic(indices)`` over resampled item indices (for scores
-    that are not a mean over items, such as weighted F1)."""
-    if count == 0:
+    that are not a mean over items, such as weighted F1); (nan, nan) for no items or
+    ``resamples=0``."""
+    if count == 0 or resamples == 0:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     values = np.array([statistic(rng.integers(0, count, size=count)) for _ in range(resamples)])
