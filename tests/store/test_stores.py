@@ -117,7 +117,12 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
         s.claim(INFO)
         s.add(data)
     lance.optimize(ann_min_rows=5000)  # what indexing does at the end of a run, with a lower threshold
-    assert {tuple(i.columns) for i in lance.table.handle.list_indices()} == {("vector",), ("text",), ("gender",), ("price",)}
+    assert {tuple(i.columns) for i in lance.table.handle.list_indices()} == {
+        ("vector",),
+        ("text",),
+        ("gender",),
+        ("price",),
+    }
     with pytest.raises(StoreError, match="no metadata column 'colour'"):
         lance.index_column("colour")
     probes = vectors[rng.integers(0, 6000, 50)] + 0.1 * rng.standard_normal((50, 16)).astype(np.float32)
