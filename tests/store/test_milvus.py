@@ -1,4 +1,4 @@
-"""Milvus Lite as a store: URIs, persistence, index types and their recall against the exact oracle.
+"""Milvus Lite as a store: persistence, index types and their recall against the exact oracle.
 (The shared store tests in test_stores.py also run every protocol check on Milvus Lite.)"""
 
 from __future__ import annotations
@@ -8,35 +8,9 @@ import pytest
 
 from fashionclip.errors import ModelMismatchError, StoreError
 from fashionclip.store import ExactStore, IndexInfo
-from fashionclip.store.filters import parse_filter
-from fashionclip.store.milvus import MilvusStore, to_milvus
+from fashionclip.store.milvus import MilvusStore
 from fashionclip.store.uri import open_store
 from tests.store.test_stores import INFO, records
-
-
-def test_uris_pick_the_store(tmp_path) -> None:
-    lite = open_store(f"milvus-lite:{tmp_path}/shop.db?collection=catalogue&index=HNSW&M=8&ef=64")
-    assert isinstance(lite, MilvusStore) and lite.lite
-    assert (lite.collection, lite.index_type) == ("catalogue", "HNSW")
-    assert lite.index_params == {"M": 8, "efConstruction": 200} and lite.search_params == {"ef": 64}
-    assert type(open_store(":memory:")) is ExactStore
-    assert type(open_store(tmp_path / "lance")).__name__ == "LanceStore"
-
-
-@pytest.mark.parametrize(
-    ("uri", "message"),
-    [
-        ("milvus-lite:", "give a file path"),
-        ("milvus-lite:x.db?index=NOPE", "unknown Milvus index type 'NOPE'"),
-        ("milvus-lite:x.db?ef=", "option 'ef' has no value"),
-        ("milvus://", "expected milvus://HOST:PORT/COLLECTION"),
-        ("milvus://host:19530/a/b", "one collection name"),
-    ],
-)
-def test_bad_uris(uri: str, message: str, tmp_path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(StoreError, match=message):
-        open_store(uri)
 
 
 def test_an_unreachable_server_is_a_clear_error() -> None:
@@ -147,14 +121,3 @@ def test_ann_indices_keep_recall_against_exact_search(tmp_path, index_type: str)
     assert store._current_index_type() == index_type
     store.build_vector_index("FLAT")
     assert [h.id for h in store.search(probes[0], 10)] == [h.id for h in exact.search(probes[0], 10)]
-
-
-def test_filter_expressions_quote_values() -> None:
-    conditions = parse_filter(
-        {"gender": 'Wo"men\\', "price": {"<": 10}, "tag": ["a", "b"], "colour": {"!=": "red"}},
-        {"gender": "text", "price": "numeric", "tag": "text", "colour": "text"},
-    )
-    assert to_milvus(conditions) == (
-        'gender == "Wo\\"men\\\\" and price < 10.0 and tag in ["a", "b"] and colour != "red"'
-    )
-    assert to_milvus([]) == ""

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from fashionclip.errors import MissingExtraError, ModelMismatchError, StoreError
-from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records, memory_index
+from fashionclip.store import ExactStore, IndexInfo, LanceStore, Records
+from fashionclip.store.lance import memory_index
 from fashionclip.store.uri import open_store
 
 INFO = IndexInfo("test-model", 16)
@@ -116,7 +117,12 @@ def test_ann_index_keeps_recall_against_exact_search(tmp_path):
         s.claim(INFO)
         s.add(data)
     lance.optimize(ann_min_rows=5000)  # what indexing does at the end of a run, with a lower threshold
-    assert {tuple(i.columns) for i in lance._table.list_indices()} == {("vector",), ("text",), ("gender",), ("price",)}
+    assert {tuple(i.columns) for i in lance.table.handle.list_indices()} == {
+        ("vector",),
+        ("text",),
+        ("gender",),
+        ("price",),
+    }
     with pytest.raises(StoreError, match="no metadata column 'colour'"):
         lance.index_column("colour")
     probes = vectors[rng.integers(0, 6000, 50)] + 0.1 * rng.standard_normal((50, 16)).astype(np.float32)
@@ -171,8 +177,8 @@ def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeyp
         s.claim(INFO)
         s.add(data)
     lance.optimize(ann_min_rows=5000)
-    assert ("vector",) not in {tuple(i.columns) for i in lance._table.list_indices()}  # the memory index serves
-    assert lance._memory.lists > 0 and lance._memory.built
+    assert ("vector",) not in {tuple(i.columns) for i in lance.table.handle.list_indices()}  # the memory index serves
+    assert lance.vectors.memory.lists > 0 and lance.vectors.memory.built
     assert (tmp_path / "db" / "memory-index" / "ivf.faiss").is_file()
     assert overlap(exact, lance, probes) >= 0.95
     for where in ({"gender": "Men", "price": {"<": 50}}, {"price": {"=": 3}}, "gender in Men,Women"):
@@ -183,7 +189,7 @@ def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeyp
 
     reopened = LanceStore(tmp_path / "db", memory_index=True)
     first = reopened.search(probes[1], 10)
-    assert not reopened._memory.built  # read from disk, not rebuilt
+    assert not reopened.vectors.memory.built  # read from disk, not rebuilt
     assert [h.id for h in first] == [h.id for h in lance.search(probes[1], 10)]
 
     reopened.delete([first[0].id])  # a write moves the version on: the next query rebuilds
@@ -191,7 +197,7 @@ def test_memory_index_keeps_recall_is_saved_and_follows_writes(tmp_path, monkeyp
     moved.vectors = probes[1][None, :]
     reopened.add(moved)
     after = reopened.search(probes[1], 10)
-    assert reopened._memory.built and after[0].id == "p90000" and first[0].id not in {h.id for h in after}
+    assert reopened.vectors.memory.built and after[0].id == "p90000" and first[0].id not in {h.id for h in after}
 
 
 def test_a_saved_memory_index_for_other_rows_is_not_used(tmp_path, monkeypatch):
@@ -208,10 +214,10 @@ def test_a_saved_memory_index_for_other_rows_is_not_used(tmp_path, monkeypatch):
     exact = ExactStore()
     exact.claim(INFO)
     exact.add(data)
-    assert overlap(exact, again, probes) >= 0.95 and again._memory.built
+    assert overlap(exact, again, probes) >= 0.95 and again.vectors.memory.built
     (tmp_path / "db" / "memory-index" / "ivf.faiss").write_bytes(b"not an index")
     third = LanceStore(tmp_path / "db", memory_index=True)
-    assert overlap(exact, third, probes) >= 0.95 and third._memory.built
+    assert overlap(exact, third, probes) >= 0.95 and third.vectors.memory.built
 
 
 def test_keyword_search_ranks_like_the_oracle(pair):
@@ -292,8 +298,8 @@ def test_an_index_tagged_before_tags_were_nullable_follows_its_catalogue(tmp_pat
     lance = LanceStore(tmp_path / "db")
     lance.claim(INFO)
     lance.add(records(5))
-    lance._table.add_columns({"style": "CAST('' AS STRING)"})  # what set_text_metadata wrote until now
-    lance._table.update(values={"style": "casual"})
+    lance.table.handle.add_columns({"style": "CAST('' AS STRING)"})  # what set_text_metadata wrote until now
+    lance.table.handle.update(values={"style": "casual"})
     lance = LanceStore(tmp_path / "db")
     lance.add(records(3, seed=2, start=4))  # p4 rewritten, p5 and p6 new
     assert lance.count() == 7 and lance.count({"style": "casual"}) == 5
@@ -332,7 +338,7 @@ def test_without_faiss_lancedb_serves_and_asking_for_the_memory_index_says_what_
     auto.claim(INFO)
     auto.add(records(50))
     assert auto.search(records(50).vectors[4], 1)[0].id == "p4"
-    assert auto._memory is None  # LanceDB answered
+    assert auto.vectors.memory is None  # LanceDB answered
     forced = LanceStore(tmp_path / "db", memory_index=True)
     with pytest.raises(MissingExtraError, match=r"pip install 'fashionclip\[search\]'"):
         forced.search(records(50).vectors[4], 1)

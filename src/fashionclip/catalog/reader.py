@@ -22,6 +22,7 @@ from fashionclip._extras import require
 from fashionclip.errors import CatalogError, TemplateError
 from fashionclip.io import list_image_files
 from fashionclip.io import is_remote
+from fashionclip.reserved_columns import RESERVED_COLUMNS
 from fashionclip.templating import check_named_template
 
 Value = str | int | float | None
@@ -31,7 +32,6 @@ IMAGE_COLUMNS = ("image", "image_path", "image_url", "path", "url", "file", "fil
 TEXT_COLUMNS = ("title", "caption", "text", "name", "productDisplayName", "description")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_RESERVED = {"vector", "image", "text", "content_hash", "vector_source", "_distance", "_score", "_rowid"}
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def _rows_to_catalog(
     for name in [*meta_cols, *columns.numeric]:
         _pick(name, (), present, "metadata", where)
     for name in meta_cols:
-        if name in _RESERVED:
+        if name in RESERVED_COLUMNS:
             raise CatalogError(f"{where}: metadata column {name!r} clashes with a name the index uses; rename it")
     numeric = _numeric_columns(rows, meta_cols, columns.numeric, typed)
     for name, bad, total in _mostly_numbers(rows, [c for c in meta_cols if c not in numeric], typed):

@@ -119,13 +119,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store(db: str):
-    from fashionclip.store.uri import local_path, open_store
+    from fashionclip.store.uri import exists, open_store
 
-    path = local_path(db)
-    if path is not None and not path.exists():  # opening would create an empty one
-        raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
-    store = open_store(db)
-    if store.info() is None:
+    store = open_store(db) if exists(db) else None  # opening a missing one would create it
+    if store is None or store.info() is None:
         raise ClassificationError(f"--db {db!r}: no index there (build one with `fashionclip index`)")
     return store
 

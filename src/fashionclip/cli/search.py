@@ -55,11 +55,9 @@ def open_index(db: str, model: str | None, **load_options: Any) -> Catalog:
     """The catalogue index at ``db`` for querying; a missing or empty index is an error.
     ``load_options`` go to :func:`fashionclip.load_model` (backend, precision)."""
     from fashionclip.search import Catalog
-    from fashionclip.store.uri import local_path
+    from fashionclip.store.uri import check_exists
 
-    path = local_path(db)
-    if path is not None and not path.exists():  # opening would create an empty one
-        raise FileNotFoundError(f"no index at {db!r}; build one with 'fashionclip index CATALOG --db {db}'")
+    check_exists(db)  # opening would create an empty one
     catalog = Catalog.open(db, model=model, **load_options)
     if len(catalog) == 0:
         raise ValueError(f"the index at {db!r} is empty")

@@ -134,7 +134,7 @@ def index_catalog_ray(
     ray = require("ray", "ray", feature="indexing with --engine ray")
     run = IndexRun.begin(store, model.info, catalog)
     shards = _shards(run.items, options.shard_size, model)
-    key = _digest([catalog.source, run.model_key, _location(store)])[:16]
+    key = _digest([catalog.source, run.model_key, store.location])[:16]
     folder = options.work_dir or cache_dir("ray-shards") / key
     folder.mkdir(parents=True, exist_ok=True)
     pending = [s for s in shards if not s.path(folder).exists()]
@@ -153,14 +153,6 @@ def index_catalog_ray(
     if not options.keep_shards:
         shutil.rmtree(folder, ignore_errors=True)
     return run.finish(delete_missing)
-
-
-def _location(store: VectorStore) -> str:
-    """Where a store keeps its data (a stable key across runs, unlike its item count)."""
-    path = getattr(store, "path", None)
-    if path is not None:
-        return str(Path(path).resolve())
-    return f"{getattr(store, 'uri', type(store).__name__)}/{getattr(store, 'collection', '')}"
 
 
 # ---------------------------------------------------------------------------- shards

@@ -65,10 +65,7 @@ class IndexRun:
         indices up to date, count."""
         if delete_missing:
             self.report.deleted = self.store.delete(deletions(self.stored, self.catalog))
-        # not every store has indices to maintain
-        optimize = getattr(self.store, "optimize", None)
-        if optimize is not None:
-            optimize()
+        self.store.optimize()
         self.report.total = self.store.count()
         self.report.seconds = time.perf_counter() - self.started
         return self.report

@@ -1,4 +1,5 @@
-"""The vector store protocol that every store implements, and the records it holds."""
+"""The vector store protocols (the core every store implements, and the browsing the server's page
+needs), the records a store holds and the checks every store shares."""
 
 from __future__ import annotations
 
@@ -11,11 +12,22 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from fashionclip.errors import ModelMismatchError, StoreError
+from fashionclip.reserved_columns import RESERVED_COLUMNS
 from fashionclip.store.filters import FilterSpec, check_column_name
 
+__all__ = [  # RESERVED_COLUMNS lives in fashionclip.reserved_columns; this import place stays
+    "RESERVED_COLUMNS",
+    "Browsable",
+    "Facet",
+    "Hit",
+    "IndexInfo",
+    "Records",
+    "Value",
+    "VectorStore",
+    "browsable",
+]
+
 Value = str | int | float | None
-# the columns every store keeps for itself; metadata may not take these names
-RESERVED_COLUMNS = ("id", "vector", "image", "text", "content_hash", "vector_source")
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class Records:
             raise StoreError("records: duplicate ids in one batch")
         for name in self.metadata:
             check_column_name(name)
+            if name in RESERVED_COLUMNS:
+                raise StoreError(f"records: metadata column {name!r} is a name the index keeps for itself")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -89,7 +103,12 @@ def shown_value(value: Value) -> Value:
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """What search needs from a store. Scores are inner products of normalised vectors."""
+    """What indexing and search need from a store. Scores are inner products of normalised vectors."""
+
+    @property
+    def location(self) -> str:
+        """Where the store lives, the same on every run (a resolved folder, a collection's URI,
+        ``:memory:``): a key for what is cached about it, and what messages name."""
 
     def info(self) -> IndexInfo | None:
         """The model and dimension of the stored vectors (None while empty and unclaimed)."""
@@ -129,11 +148,27 @@ class VectorStore(Protocol):
     def keyword_search(self, query: str, k: int, *, where: FilterSpec = None, offset: int = 0) -> list[Hit]:
         """BM25 ranking of the items' texts for ``query``."""
 
+    def optimize(self) -> None:
+        """Bring the store's indices up to date after a run of writes (indexing calls it at the end)."""
+
+
+@runtime_checkable
+class Browsable(Protocol):
+    """What the search page needs beyond the core: the values to build filter controls from, and
+    the folders images are served from."""
+
     def facets(self, max_values: int = 50) -> dict[str, Facet]:
         """What each metadata column holds, to build filter controls (see :func:`summarise_column`)."""
 
     def image_folders(self) -> set[str]:
         """The distinct folders of the stored items' local image paths (URLs left out)."""
+
+
+def browsable(store: VectorStore) -> Browsable:
+    """``store`` as a :class:`Browsable`, or StoreError naming what it cannot do."""
+    if not isinstance(store, Browsable):
+        raise StoreError(f"{type(store).__name__} cannot list its facets and image folders for the search page")
+    return store
 
 
 @dataclass(frozen=True)

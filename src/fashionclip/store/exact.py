@@ -52,6 +52,10 @@ class ExactStore:
         return f"ExactStore({len(self._ids)} items, {self._info})"
 
     # ------------------------------------------------------------------ protocol
+    @property
+    def location(self) -> str:
+        return ":memory:"
+
     def info(self) -> IndexInfo | None:
         return self._info
 
@@ -157,6 +161,11 @@ class ExactStore:
         scores = np.asarray(self._bm25.get_scores(words), dtype=np.float64) if words else np.zeros(len(self._ids))
         return self._top(scores, self._mask(where) & (scores > 0), k, offset, False)
 
+    def optimize(self) -> None:
+        """Nothing to do: the BM25 index and the filter columns are rebuilt on the first query
+        after a write, and vectors are searched exactly."""
+
+    # ------------------------------------------------------------------ browsing
     def facets(self, max_values: int = 50) -> dict[str, Facet]:
         arrays = self._column_arrays()
         return {

@@ -35,10 +35,11 @@ from fashionclip.store.base import (
     column_kind,
     summarise_column,
 )
-from fashionclip.store.filters import Condition, FilterSpec, parse_filter
+from fashionclip.store.filters import FilterSpec, parse_filter, to_milvus
+
+__all__ = ["INDEX_DEFAULTS", "MilvusStore", "to_milvus"]  # to_milvus: kept here, defined in store.filters
 
 _BM25 = "_text_bm25"  # the sparse field the BM25 function writes
-_BASE = ("id", "vector", "image", "text", "content_hash", "vector_source")
 _PROPERTY = "fashionclip"  # JSON: model, dim, columns
 _MAX_TEXT = 65_535
 _MAX_IMAGE = 4096
@@ -117,6 +118,14 @@ class MilvusStore:
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, {self.count()} items, {self.info()})"
 
     # ------------------------------------------------------------------ protocol
+    @property
+    def location(self) -> str:
+        """The ``--db`` URI of this collection (options left out)."""
+        if self.lite:
+            return f"milvus-lite:{os.path.abspath(self.uri)}?collection={self.collection}"
+        scheme, _, address = self.uri.partition("://")
+        return f"{'milvuss' if scheme == 'https' else 'milvus'}://{address}/{self.collection}"
+
     def info(self) -> IndexInfo | None:
         meta = self._properties()
         if meta is None:
@@ -236,6 +245,11 @@ class MilvusStore:
         hits = [self._hit(r["entity"] | {"id": r["id"]}, abs(float(r["distance"])), False) for r in results[0]]
         return sorted((h for h in hits if h.score > 0), key=lambda h: (-h.score, h.id))[offset:]
 
+    def optimize(self) -> None:
+        """Nothing to do: Milvus indexes each segment as it seals, and the collection's Strong
+        consistency makes every write visible to the next query."""
+
+    # ------------------------------------------------------------------ browsing
     def facets(self, max_values: int = 50) -> dict[str, Facet]:
         kinds = self.columns()
         if not kinds:
@@ -414,29 +428,6 @@ class MilvusStore:
 
     def _expression(self, where: FilterSpec) -> str:
         return to_milvus(parse_filter(where, self.columns()))
-
-
-def to_milvus(conditions: Sequence[Condition]) -> str:
-    """The conditions as one Milvus boolean expression ("" for none)."""
-    return " and ".join(_milvus(c) for c in conditions)
-
-
-def _milvus(c: Condition) -> str:
-    if c.op == "in":
-        return f"{c.column} in [{', '.join(_literal(v) for v in c.value)}]"
-    op = "==" if c.op == "=" else c.op
-    return f"{c.column} {op} {_literal(c.value)}"
-
-
-# the escapes Milvus's expression parser reads in a string (Milvus Lite has no \x or \u escapes, nor
-# expression templates); any other character stands for itself inside the quotes
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)  # finite: parse_filter refuses NaN and infinities
-    return '"' + str(value).translate(_ESCAPES) + '"'
 
 
 def _value(value: Any, kind: str) -> Value:

@@ -1,8 +1,7 @@
-import numpy as np
 import pytest
 
 from fashionclip.errors import StoreError
-from fashionclip.store.filters import Condition, parse_filter, to_mask, to_sql
+from fashionclip.store.filters import Condition, parse_filter
 
 COLUMNS = {"gender": "text", "articleType": "text", "price": "numeric"}
 
@@ -24,24 +23,6 @@ def test_dict_and_string_forms_parse_to_the_same_conditions():
     )
     assert parse_filter("gender != Women", COLUMNS) == [Condition("gender", "!=", "Women")]
     assert parse_filter(None, COLUMNS) == []
-
-
-def test_sql_quotes_values_and_columns():
-    sql = to_sql(parse_filter({"gender": "Men's", "articleType": ["A", "B"], "price": {"<=": 5}}, COLUMNS))
-    assert sql == "`gender` = 'Men''s' AND `articleType` IN ('A', 'B') AND `price` <= 5.0"
-    assert to_sql([]) is None
-
-
-def test_mask_follows_sql_semantics_for_missing_numbers():
-    table = {
-        "gender": np.array(["Men", "Women", "Men"], dtype=object),
-        "articleType": np.array(["Shirts", "Dresses", "Tshirts"], dtype=object),
-        "price": np.array([10.0, np.nan, 50.0]),
-    }
-    mask = to_mask(parse_filter({"gender": "Men", "price": {"<": 20}}, COLUMNS), table, 3)
-    assert mask.tolist() == [True, False, False]
-    assert to_mask(parse_filter("price != 10", COLUMNS), table, 3).tolist() == [False, False, True]  # NaN: no
-    assert to_mask(parse_filter("articleType in Shirts,Tshirts", COLUMNS), table, 3).tolist() == [True, False, True]
 
 
 @pytest.mark.parametrize(

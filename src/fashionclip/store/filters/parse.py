@@ -1,4 +1,5 @@
-"""Metadata filters: parsed once, then run inside a store (SQL for LanceDB, a mask for the exact store).
+"""The filter vocabulary: a ``where=`` / ``--where`` spec checked against a store's columns into
+:class:`Condition` lists, which the dialects (``sql``, ``milvus``, ``memory``) then compile.
 
 Python: ``{"gender": "Men", "articleType": ["Shirts", "Tshirts"], "price": {">=": 10, "<": 100}}``.
 CLI strings: ``gender=Men``, ``articleType in Shirts,Tshirts``, ``price<100``, ``colour!=Black``.
@@ -11,8 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from fashionclip.errors import StoreError, shown
 
@@ -102,58 +101,6 @@ def _coerce(column: str, value: Any, numeric: bool) -> Any:
     if not math.isfinite(number):  # NaN, inf, 1e309: no SQL or Milvus literal, and no useful bound
         raise StoreError(f"filter on numeric column {column!r}: {shown(value, 60)} is not a finite number")
     return number
-
-
-def to_sql(conditions: Sequence[Condition]) -> str | None:
-    """The conditions as one SQL ``WHERE`` clause (LanceDB / DataFusion syntax), or None."""
-    if not conditions:
-        return None
-    return " AND ".join(_sql(c) for c in conditions)
-
-
-def _sql(c: Condition) -> str:
-    name = f"`{c.column}`"  # column names are checked against the schema, quoting guards keywords
-    if c.op == "in":
-        return f"{name} IN ({', '.join(_literal(v) for v in c.value)})"
-    op = "<>" if c.op == "!=" else c.op
-    return f"{name} {op} {_literal(c.value)}"
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def to_mask(conditions: Sequence[Condition], table: Mapping[str, np.ndarray], size: int) -> np.ndarray:
-    """The rows of ``table`` (column -> array) that satisfy every condition, as a boolean mask.
-
-    Missing values (NaN numbers, None texts) satisfy no comparison, as NULL does in SQL.
-    """
-    mask = np.ones(size, dtype=bool)
-    for c in conditions:
-        column = table[c.column]
-        if c.op == "in":
-            if column.dtype == object:  # None among the texts: no sorting, a set lookup
-                wanted = set(c.value)
-                mask &= np.fromiter((v in wanted for v in column), dtype=bool, count=len(column))
-            else:
-                mask &= np.isin(column, np.asarray(c.value, dtype=column.dtype))
-        elif c.op == "=":
-            mask &= column == c.value
-        elif c.op == "!=":
-            keep = column != c.value
-            if column.dtype.kind == "f":
-                keep &= ~np.isnan(column)
-            elif column.dtype == object:
-                keep &= np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
-            mask &= keep
-        else:
-            with np.errstate(invalid="ignore"):
-                mask &= {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}[c.op](
-                    column, c.value
-                )
-    return mask
 
 
 def check_column_name(name: str) -> str:
