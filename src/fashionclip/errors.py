@@ -91,3 +91,13 @@ class CompatError(FashionClipError, ValueError):
 
 class ExplainError(FashionClipError, ValueError):
     """A localisation heatmap cannot be made as asked (unknown method, a method the model cannot run)."""
+
+
+class UrlRefused(FashionClipError, ValueError):
+    """A client's image URL may not be fetched (scheme, host, address, redirect...); the message
+    names the URL and why."""
+
+
+class UrlFetchError(FashionClipError, ValueError):
+    """Fetching a client's image URL failed (timeout, HTTP status >= 400, too large, connection
+    refused); the message names the URL and why."""
