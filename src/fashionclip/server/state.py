@@ -16,7 +16,7 @@ from fashionclip.server.config import ServerConfig
 from fashionclip.server.errors import ApiError
 from fashionclip.server.images import ImageFolders
 from fashionclip.server.metrics import Metrics
-from fashionclip.server.page import page_config
+from fashionclip.server.page_config import page_config
 from fashionclip.server.schemas import MAX_TEXT, ClassifyRequest, PageConfig
 from fashionclip.zeroshot import ZeroShotClassifier, load_templates
 from fashionclip.zeroshot.taxonomy import Tagger, Taxonomy

@@ -35,15 +35,20 @@ def page_config(
 
 
 def categorical_columns(facets: Mapping[str, Mapping[str, Any]], products: int) -> list[str]:
-    """Text columns that sort products into groups (two or more values, some shared, the most
-    frequent covering at least half of the products), most distinct values first; ties keep the
-    catalogue's column order."""
+    """Text columns that sort products into groups (two or more values, some shared, on average
+    by two products or more, or the most frequent covering at least half of the products when
+    there are more values than listed), most distinct values first; ties keep the catalogue's
+    column order."""
     found = []
     for column, facet in facets.items():
         values, counts = facet.get("values") or [], facet.get("counts") or []
         if facet.get("kind") != "text" or len(values) < 2 or not counts or max(counts) < 2:
             continue
-        if products > 0 and sum(counts) / products < _COVERAGE:
+        # a complete facet lists every value: a category has products to share (two each, on
+        # average); an incomplete one lists the most frequent: they must cover enough products
+        if facet.get("complete", True) and len(values) * 2 > products:
+            continue
+        if not facet.get("complete", True) and sum(counts) < _COVERAGE * products:
             continue
         found.append((len(values), column))
     return [column for _, column in sorted(found, key=lambda found: -found[0])]
