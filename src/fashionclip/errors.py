@@ -103,3 +103,13 @@ class DatasetError(EvaluationError):
 
 class TrainConfigError(FashionClipError, ValueError):
     """A training option or recipe is invalid."""
+
+
+class UrlRefused(FashionClipError, ValueError):
+    """A client's image URL may not be fetched (scheme, host, address, redirect...); the message
+    names the URL and why."""
+
+
+class UrlFetchError(FashionClipError, ValueError):
+    """Fetching a client's image URL failed (timeout, HTTP status >= 400, too large, connection
+    refused); the message names the URL and why."""

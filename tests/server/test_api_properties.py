@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from fashionclip.sample import sample_catalog
 from fashionclip.server import ServerConfig, create_app
 
-EXAMPLES = 200  # per operation (11 operations), schema-valid and schema-breaking together
+EXAMPLES = 200  # per operation (12 operations), schema-valid and schema-breaking together
 
 ROOT, ROWS = sample_catalog()
 IDS = [row["id"] for row in ROWS[:: len(ROWS) // 8]]
@@ -60,16 +60,30 @@ def _real_values(path: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     if path.startswith("/products/"):
         parts = {"path_parameters": {"product_id": ids}}
         if path.endswith("/similar"):
-            parts["query"] = {"filter": filters, **page}
+            parts["query"] = {"where": filters, "filter": filters, **page}
         return parts
     if path == "/search":
         return {
-            "query": {"q": st.sampled_from(["jersey", "red dress", "watch"]), "like": ids, "filter": filters, **page},
-            "body": {"image": st.sampled_from(IMAGES), "like": ids, "filters": st.just(FILTERS[:2]), **page},
+            "query": {
+                "q": st.sampled_from(["jersey", "red dress", "watch"]),
+                "like": ids,
+                "where": filters,
+                "filter": filters,
+                **page,
+            },
+            "body": {
+                "image": st.sampled_from(IMAGES),
+                "like": ids,
+                "where": st.just(FILTERS[:2]),
+                "filters": st.just(FILTERS[:2]),
+                **page,
+            },
         }
     if path == "/search/upload":
         json_filters = [json.dumps({"gender": "Women", "price": {"<": 80}}), json.dumps(FILTERS[:3]), "[]", ""]
-        return {"body": {"image": st.sampled_from([PHOTO, _png()]), "filters": st.sampled_from(json_filters), **page}}
+        form_filters = st.sampled_from(json_filters)
+        image = st.sampled_from([PHOTO, _png()])
+        return {"body": {"image": image, "where": form_filters, "filters": form_filters, **page}}
     if path == "/embed":
         return {"body": {"images": st.just(IMAGES), "texts": st.just(["light red midi dress", "navy blue shirt"])}}
     if path == "/classify":
@@ -118,6 +132,7 @@ OPERATIONS = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/facets"),
+    ("GET", "/page-config"),
     ("POST", "/embed"),
     ("GET", "/search"),
     ("POST", "/search"),

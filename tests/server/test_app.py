@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from fashionclip.sample import sample_catalog
+from fashionclip.server.app import STATIC
 from tests.server.conftest import make_client
 
 ROOT, ROWS = sample_catalog()
@@ -236,8 +237,16 @@ def test_url_images_when_allowed_refuse_private_addresses(catalog) -> None:
 def test_the_page_and_its_assets_are_served(client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    script = client.get("/static/app.js")
-    assert script.status_code == 200 and script.headers["cache-control"] == "no-cache"
+    assert '<script type="module" src="static/main.js">' in page.text
+    modules = sorted(p.name for p in STATIC.glob("*.js"))
+    assert {"api.js", "cards.js", "filters.js", "main.js", "search.js"} <= set(modules)
+    for name in modules:
+        script = client.get(f"/static/{name}")
+        assert script.status_code == 200 and script.headers["cache-control"] == "no-cache"
+        # a browser runs an ES module only when it comes as JavaScript
+        assert script.headers["content-type"].startswith("text/javascript"), name
+        for imported in re.findall(r'from "\./([\w-]+\.js)"', script.text):
+            assert imported in modules, (name, imported)
     assert client.get("/static/../app.py").status_code == 404
 
 

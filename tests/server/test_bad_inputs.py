@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from fashionclip.preprocess.image import ImageLimits
 from fashionclip.sample import sample_catalog
 from tests.server.conftest import make_client
 
@@ -202,7 +203,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
     ),
     (
         "image over max_pixels (header only)",
-        {"max_pixels": 1_000_000},
+        {"limits": ImageLimits(max_pixels=1_000_000, max_bytes=10_000_000, url_timeout=10.0)},
         {"method": "POST", "url": "/search", "json": {"image": _b64(_png(2000, 2000))}},
         413,
         "image_too_large",
@@ -506,6 +507,56 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int, str]] = [
     ),
 ]
 
+# the same hostile filters through `where`, the name every route documents (filter/filters are aliases)
+CASES += [
+    (
+        "where on an unknown column",
+        {},
+        {"method": "POST", "url": "/search", "json": {"text": "a", "where": {"brand": "Nike"}}},
+        400,
+        "bad_request",
+    ),
+    ("where with a bad operator", {}, {"method": "GET", "url": "/search?q=a&where=gender~Men"}, 400, "bad_request"),
+    (
+        "where of the wrong type",
+        {},
+        {"method": "POST", "url": "/search", "json": {"text": "a", "where": "gender=Men"}},
+        422,
+        "invalid_request",
+    ),
+    ("SQL in a where value", {}, {"method": "GET", "url": "/search?q=a&where=gender=Men' OR 1=1 --"}, 200, ""),
+    (
+        "where over 1000 characters",
+        {},
+        {"method": "GET", "url": "/search?q=a&where=" + "a" * 1001},
+        422,
+        "invalid_request",
+    ),
+    (
+        "similar where over 1000 characters",
+        {},
+        {"method": "GET", "url": "/products/1163/similar?where=gender%3D" + "a" * 1001},
+        422,
+        "invalid_request",
+    ),
+    (
+        "upload with a where that is not JSON",
+        {},
+        {**_upload("[]"), "data": {"where": "gender=Men"}},
+        422,
+        "invalid_request",
+    ),
+    ("upload where [1]", {}, {**_upload("[]"), "data": {"where": "[1]"}}, 422, "invalid_request"),
+    ("upload where a string", {}, {**_upload("[]"), "data": {"where": '"gender=Women"'}}, 422, "invalid_request"),
+    (
+        "where and filter that differ",
+        {},
+        {"method": "GET", "url": "/search?q=a&where=gender=Men&filter=gender=Women"},
+        422,
+        "invalid_request",
+    ),
+]
+
 
 @pytest.mark.parametrize(("what", "settings", "request_", "status", "code"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_gets_a_clear_error(catalog, what, settings, request_, status, code) -> None:  # noqa: ANN001
@@ -521,8 +572,9 @@ def test_bad_input_gets_a_clear_error(catalog, what, settings, request_, status,
     assert catalog.store.count() == before
 
 
-def test_a_sql_injection_attempt_in_a_filter_matches_nothing(client) -> None:
-    response = client.get("/search", params=[("q", "a"), ("filter", "gender=Men' OR 1=1 --")])
+@pytest.mark.parametrize("name", ["where", "filter"])
+def test_a_sql_injection_attempt_in_a_filter_matches_nothing(client, name: str) -> None:
+    response = client.get("/search", params=[("q", "a"), (name, "gender=Men' OR 1=1 --")])
     assert response.json()["results"] == []
 
 
@@ -583,3 +635,5 @@ def test_an_empty_filter_is_no_filter_on_similar_as_on_search(client) -> None:
     assert client.get("/products/1163/similar", params=[("filter", " "), ("filter", "")]).json()["results"] == plain
     searched = client.get("/search", params={"q": "jersey"}).json()["results"]
     assert client.get("/search", params={"q": "jersey", "filter": ""}).json()["results"] == searched
+    assert client.get("/search", params={"q": "jersey", "where": ""}).json()["results"] == searched
+    assert client.get("/products/1163/similar", params=[("where", " "), ("filter", "")]).json()["results"] == plain

@@ -447,3 +447,12 @@ def test_https_checks_the_certificate_against_the_host_name(tls_server, trust_te
 def test_https_refuses_an_untrusted_certificate(tls_server):
     with pytest.raises(UrlFetchError, match="TLS error.*certificate verify failed"):
         fetch_url(f"https://shop.test:{tls_server.server_address[1]}/ok", local_policy())
+
+
+def test_the_url_errors_live_in_errors_and_keep_their_old_import_place() -> None:
+    import fashionclip.errors
+    import fashionclip.server.fetch
+
+    assert fashionclip.server.fetch.UrlRefused is fashionclip.errors.UrlRefused
+    assert fashionclip.server.fetch.UrlFetchError is fashionclip.errors.UrlFetchError
+    assert issubclass(UrlRefused, fashionclip.errors.FashionClipError) and issubclass(UrlFetchError, ValueError)

@@ -418,7 +418,7 @@ def test_api_key_is_asked_for_and_sent(page: Page, priced_db: Path, mini_encoder
 def test_page_static_files_served(live_server: LiveServer) -> None:
     import httpx
 
-    for path, kind in (("/", "text/html"), ("/static/app.js", "javascript"), ("/static/style.css", "text/css")):
+    for path, kind in (("/", "text/html"), ("/static/main.js", "javascript"), ("/static/style.css", "text/css")):
         response = httpx.get(live_server.url + path)
         assert response.status_code == 200
         assert kind in response.headers["content-type"]

@@ -48,16 +48,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require("uvicorn", "serve", feature="fashionclip serve needs uvicorn, which")
-    from fashionclip.server import ServerConfig
+    from dataclasses import replace
+
+    from fashionclip.server.config import SERVER_LIMITS, ServerConfig
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in 1..65535, got {args.port}")
     if args.max_upload_mb <= 0:
         raise ValueError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
+    max_upload_bytes = int(args.max_upload_mb * 1_000_000)
     config = ServerConfig(
         api_key=_api_key(args.api_key_file),
-        max_upload_bytes=int(args.max_upload_mb * 1_000_000),
-        max_pixels=args.max_pixels,
+        max_upload_bytes=max_upload_bytes,
+        limits=replace(SERVER_LIMITS, max_pixels=args.max_pixels, max_bytes=max_upload_bytes),
         allow_urls=args.allow_urls,
         image_roots=tuple(Path(r) for r in args.image_root or ()),
         max_batch=args.max_batch,

@@ -17,8 +17,9 @@ from fashionclip.errors import (
     ImageLoadError,
     ImageTooLargeError,
     ModelMismatchError,
+    UrlFetchError,
+    UrlRefused,
 )
-from fashionclip.server.fetch import UrlFetchError, UrlRefused
 
 log = logging.getLogger(__name__)
 

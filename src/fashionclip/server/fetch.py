@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from fashionclip.errors import FashionClipError
+from fashionclip.errors import UrlFetchError, UrlRefused
+
+__all__ = ["UrlFetchError", "UrlPolicy", "UrlRefused", "address_is_public", "fetch_url", "system_resolver"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,14 +31,6 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _CHUNK = 64 * 1024
 # identity: http.client does not decode gzip, and a compressed body would dodge the size cap
 _HEADERS = {"Accept": "image/*", "Accept-Encoding": "identity", "Connection": "close", "User-Agent": "fashionclip"}
-
-
-class UrlRefused(FashionClipError, ValueError):
-    """The URL may not be fetched (scheme, host, address, redirect...). Message names the URL and why."""
-
-
-class UrlFetchError(FashionClipError, ValueError):
-    """Fetching failed (timeout, HTTP status >= 400, too large, connection refused). Message names the URL and why."""
 
 
 def address_is_public(ip: IPAddress) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from fashionclip.preprocess.image import IMAGE_FORMATS, sniff_format
+from fashionclip.preprocess.image import sniff_format
 from fashionclip.server.config import ServerConfig
 from fashionclip.server.errors import ApiError
 from fashionclip.server.fetch import UrlPolicy, fetch_url
@@ -39,7 +39,7 @@ def image_bytes(ref: str, config: ServerConfig, what: str = "image") -> bytes:
     if text.lower().startswith(("http://", "https://")):
         if not config.allow_urls:
             raise ApiError(400, f"{what}: image URLs are disabled on this server; send the image itself", "url_refused")
-        policy = UrlPolicy(max_bytes=config.max_upload_bytes, timeout=config.url_timeout)
+        policy = UrlPolicy(max_bytes=config.limits.max_bytes, timeout=config.limits.url_timeout)
         return fetch_url(text, policy)
     if "://" in text[:16]:  # file://, s3://...: never opened; a path fails as base64 below
         raise ApiError(400, f"{what}: only base64 image data or an http(s) URL is accepted", "bad_image")
@@ -58,17 +58,18 @@ def check_image(data: bytes, config: ServerConfig, what: str = "image") -> bytes
         raise ApiError(400, f"{what}: empty", "bad_image")
     if len(data) > config.max_upload_bytes:
         raise ApiError(413, f"{what}: over the limit of {config.max_upload_bytes} bytes", "too_large")
+    limits = config.limits
     found = sniff_format(data[:16])
-    if found is None:  # refused from the signature: Pillow never parses what it is not meant to
-        raise ApiError(415, f"{what}: not a readable image ({', '.join(IMAGE_FORMATS)} are accepted)", "bad_image")
+    if found not in limits.formats:  # refused from the signature: Pillow never parses what it is not meant to
+        raise ApiError(415, f"{what}: not a readable image ({', '.join(limits.formats)} are accepted)", "bad_image")
     try:
         with Image.open(io.BytesIO(data), formats=[found]) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise ApiError(415, f"{what}: not a readable {found} image", "bad_image") from None
-    if width * height > config.max_pixels:
+    if width * height > limits.max_pixels:
         raise ApiError(
-            413, f"{what}: {width}x{height} is over the limit of {config.max_pixels} pixels", "image_too_large"
+            413, f"{what}: {width}x{height} is over the limit of {limits.max_pixels} pixels", "image_too_large"
         )
     return data
 

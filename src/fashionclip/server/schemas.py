@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 MAX_TEXT = 1000  # characters in one query, text, label, template or prompt: far past any CLIP context
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 # filters: {"gender": "Women", "price": {"<": 100}, "articleType": ["Shirts", "Tshirts"]}
 # or expressions: ["gender=Women", "price<100"]
 Filters = dict[str, Any] | list[Text] | None
+# the deprecated spellings of `where` stay accepted: clients written against them keep working
+DEPRECATED_FILTERS = {"deprecated": True, "description": "deprecated alias of `where`"}
+WHERE_DESCRIPTION = 'metadata filter: {"gender": "Women", "price": {"<": 100}} or ["gender=Women", "price<100"]'
 ImageRef = str  # base64 (optionally a data: URL) or, where the server allows it, an http(s) URL
 
 
@@ -40,12 +44,24 @@ class SearchRequest(Strict):
     image: ImageRef | None = None
     like: str | None = Field(default=None, max_length=MAX_TEXT, description="a product id: more like this one")
     image_weight: float = Field(default=0.5, ge=0, le=1)
-    filters: Filters = None
+    where: Filters = Field(default=None, description=WHERE_DESCRIPTION)
+    filters: Filters = Field(default=None, json_schema_extra=DEPRECATED_FILTERS)
     keyword_weight: float = Field(default=0.0, ge=0, le=1)
     diversity: float = Field(default=0.0, ge=0, le=1)
     dedupe: float | None = Field(default=None, gt=0, le=1)
     k: int = Field(default=10, ge=1)
     offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_where(self) -> SearchRequest:
+        """``filters`` (deprecated) is read as ``where``; both with different values is refused."""
+        if self.filters is not None:
+            if self.where is not None and self.where != self.filters:
+                raise PydanticCustomError(
+                    "where_conflict", "where and its deprecated alias filters differ: send only where"
+                )
+            self.where, self.filters = self.filters, None
+        return self
 
 
 class UploadForm(BaseModel):
@@ -58,7 +74,8 @@ class UploadForm(BaseModel):
     image: UploadFile = Field(description="a product photo", json_schema_extra={"format": "binary"})
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     image_weight: float = Field(default=0.5, ge=0, le=1)
-    filters: str | None = Field(default=None, description='JSON: {"gender": "Women"} or ["price<100"]')
+    where: str | None = Field(default=None, description='JSON: {"gender": "Women"} or ["price<100"]')
+    filters: str | None = Field(default=None, json_schema_extra=DEPRECATED_FILTERS)
     keyword_weight: float = Field(default=0.0, ge=0, le=1)
     k: int = Field(default=10, ge=1)
     offset: int = Field(default=0, ge=0)
@@ -102,6 +119,13 @@ class ClassifyResponse(BaseModel):
     model: str
     # one entry per image, then per id: attribute -> [{label, score}] ("labels" for a label list)
     items: list[dict[str, Any]]
+
+
+class PageConfig(BaseModel):
+    """What the search page shows, from the index's own columns (or the server's settings)."""
+
+    card_fields: list[str] = Field(description="metadata columns shown on each result card")
+    examples: list[str] = Field(description="example queries the page offers")
 
 
 class ErrorBody(BaseModel):

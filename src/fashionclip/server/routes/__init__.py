@@ -1,0 +1,8 @@
+"""The API's routers, one per resource; ``create_app`` includes them in this order (the order of
+the OpenAPI document)."""
+
+from fashionclip.server.routes import classify, embed, meta, products, search
+
+ROUTERS = (meta.public, meta.router, embed.router, search.router, products.router, classify.router)
+
+__all__ = ["ROUTERS"]
