@@ -18,6 +18,7 @@ from fashionclip.server.images import ImageFolders
 from fashionclip.server.metrics import Metrics
 from fashionclip.server.page_config import page_config
 from fashionclip.server.schemas import MAX_TEXT, ClassifyRequest, PageConfig
+from fashionclip.store.base import browsable
 from fashionclip.zeroshot import ZeroShotClassifier, load_templates
 from fashionclip.zeroshot.taxonomy import Tagger, Taxonomy
 
@@ -86,7 +87,7 @@ class State:
         """Each metadata column's values or range (``Facet.to_dict``), by column."""
         count = self.catalog.store.count()
         if self._facets is None or self._facets[0] != count:
-            found = self.catalog.store.facets(self.config.facet_values)
+            found = browsable(self.catalog.store).facets(self.config.facet_values)
             self._facets = (count, {name: facet.to_dict() for name, facet in found.items()})
         return self._facets[1]
 
@@ -103,7 +104,7 @@ class State:
             return ImageFolders(self.config.image_roots)
         count = self.catalog.store.count()
         if self._folders is None or self._folders[0] != count:
-            self._folders = (count, ImageFolders(Path(f) for f in self.catalog.store.image_folders()))
+            self._folders = (count, ImageFolders(Path(f) for f in browsable(self.catalog.store).image_folders()))
         return self._folders[1]
 
     def close(self) -> None:
