@@ -117,7 +117,7 @@ def test_image_folder_with_caption_files(tmp_path):
         ("c.csv", "id,title\n1,b\n", ColumnMap(image_column="img"), "no image column 'img'; columns are id, title"),
         ("c.csv", "id,title\n1,b\n", ColumnMap(numeric=["price"]), "no metadata column 'price'"),
         ("c.csv", "id,title,vector\n1,b,2\n", ColumnMap(), "'vector' clashes"),
-        ("c.csv", "sku,title,id\n1,b,2\n", ColumnMap(id="sku"), "'id' clashes"),  # the store's own id
+        ("c.csv", "sku,title,id\n1,b,2\n", ColumnMap(id_column="sku"), "'id' clashes"),  # the store's own id
         ("c.csv", "id,title,_score\n1,b,2\n", ColumnMap(), "'_score' clashes"),  # LanceDB's result score
         ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{sku}.jpg"), "names no column 'sku'"),
         ("c.csv", "id,title\n1,b\n", ColumnMap(image_template="{id.__class__}.jpg"), "is not allowed"),

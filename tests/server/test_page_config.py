@@ -70,7 +70,7 @@ def test_a_catalogue_with_other_columns(tmp_path: Path, mini_encoder) -> None:
                 [row["id"], photo, row["title"], row["gender"], row["baseColour"], row["masterCategory"], i]
             )
     catalog = Catalog.open(tmp_path / "shop.lance", model=mini_encoder)
-    catalog.index(source, ColumnMap(id="sku", image="photo", text="name"))
+    catalog.index(source, ColumnMap(id_column="sku", image_column="photo", text_columns="name"))
     with make_client(catalog) as client:
         page = client.get("/page-config").json()
         # 10 colours, 3 audiences; a column with one value and a numeric one are no card fields
