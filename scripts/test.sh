@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run them all:
 #  1. the main suite in .venv (CPU torch 2.13.0);
-#  2. the open_clip adapter tests in .venv-openclip, since open_clip needs torchvision,
+#  2. the linter and formatter check (ruff, configured in pyproject.toml);
+#  3. the open_clip adapter tests in .venv-openclip, since open_clip needs torchvision,
 #     which does not import beside the CPU torch wheel (FASHIONCLIP_SKIP_OPENCLIP=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 .venv/bin/python -m pytest -n 2 -q "$@"
+.venv/bin/ruff check src tests benchmarks scripts
+.venv/bin/ruff format --check src tests benchmarks scripts
 
 if [ "${FASHIONCLIP_SKIP_OPENCLIP:-0}" != "1" ]; then
     if [ ! -x .venv-openclip/bin/python ]; then

@@ -70,7 +70,9 @@ def _unit(module: str) -> str:
 
 
 def _all_imports() -> list[tuple[str, str, list[str], int]]:
-    return [(_module_name(p), target, names, line) for p in PACKAGE.rglob("*.py") for target, names, line in _imports(p)]
+    return [
+        (_module_name(p), target, names, line) for p in PACKAGE.rglob("*.py") for target, names, line in _imports(p)
+    ]
 
 
 def test_every_package_has_a_layer():
@@ -128,13 +130,15 @@ def test_the_document_lists_the_same_layers():
     assert documented == LAYERS
 
 
-@pytest.mark.parametrize("bad", ["import fashionclip.server", "from fashionclip.cli.main import main", "from ..server import app"])
+@pytest.mark.parametrize(
+    "bad", ["import fashionclip.server", "from fashionclip.cli.main import main", "from ..server import app"]
+)
 def test_the_checker_sees_an_upward_import_even_inside_a_function(bad: str):
     source = f"def late():\n    {bad}\n"
-    (target, _, _), = _parse_imports(source, "fashionclip.store")
+    ((target, _, _),) = _parse_imports(source, "fashionclip.store")
     assert LAYERS[_unit(target)] > LAYERS["store"]
 
 
 def test_the_checker_sees_a_private_name():
-    (_, names, _), = _parse_imports("from fashionclip.loading import _load_hf\n", "fashionclip.training")
+    ((_, names, _),) = _parse_imports("from fashionclip.loading import _load_hf\n", "fashionclip.training")
     assert names == ["_load_hf"]

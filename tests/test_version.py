@@ -1,5 +1,6 @@
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import fashionclip
 from fashionclip.version import __version__

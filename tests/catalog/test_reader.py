@@ -48,7 +48,9 @@ def test_jsonl_and_parquet_read_the_same(tmp_path):
 def test_column_map_template_and_declared_numeric(tmp_path):
     csv = write(tmp_path / "s.csv", "pid,name,brand,stock\n7,Tee,Nike,3\n8,Cap,Puma,x\n")
     data = read_catalog(
-        csv, ColumnMap(id_column="pid", text_columns="name", image_template="images/{pid}.jpg", numeric=["stock"]), root="/data"
+        csv,
+        ColumnMap(id_column="pid", text_columns="name", image_template="images/{pid}.jpg", numeric=["stock"]),
+        root="/data",
     )
     assert [i.image for i in data.items] == ["/data/images/7.jpg"]
     assert [str(p) for p in data.problems] == [f"{csv} row 2 (id '8'): column 'stock' holds 'x', not a number"]
@@ -168,7 +170,11 @@ def test_the_old_column_map_names_still_work_with_a_deprecation_warning(tmp_path
     csv.write_text("pid,name,img\n1,red dress,a.jpg\n")
     with pytest.warns(DeprecationWarning) as caught:
         old = ColumnMap(id="pid", text="name", image="img")
-    assert [str(w.message).split("; ")[1] for w in caught] == ["use id_column=", "use text_columns=", "use image_column="]
+    assert [str(w.message).split("; ")[1] for w in caught] == [
+        "use id_column=",
+        "use text_columns=",
+        "use image_column=",
+    ]
     assert old == ColumnMap(id_column="pid", text_columns="name", image_column="img")
     assert read_catalog(csv, old).items == read_catalog(csv, ColumnMap("pid", "img", "name")).items
 

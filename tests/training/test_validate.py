@@ -54,7 +54,12 @@ def test_zero_shot_accuracy_on_the_attribute_under_the_prompt():
     table = {"x": [1, 0], "y": [0, 1], "a photo of red": [1, 0], "a photo of blue": [0, 1]}
     image = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     metrics = validation_metrics(
-        TableEncoder(table), image, ["x", "y", "x"], attribute="colour", labels=["red", "blue", "blue"], prompt="a photo of {}"
+        TableEncoder(table),
+        image,
+        ["x", "y", "x"],
+        attribute="colour",
+        labels=["red", "blue", "blue"],
+        prompt="a photo of {}",
     )
     assert metrics["zero_shot_colour_accuracy"] == pytest.approx(2 / 3)
     one_class = validation_metrics(TableEncoder(table), image, ["x", "y", "x"], attribute="colour", labels=["red"] * 3)
@@ -68,5 +73,7 @@ def test_the_live_model_embeds_as_the_same_checkpoint_loaded_for_inference(tiny_
     live = live_encoder(load_checkpoint(str(tiny_checkpoint)), device="cpu", name="run")
     texts = ["a red dress", "blue jeans"]
     np.testing.assert_allclose(live.encode_texts(texts), tiny_encoder.encode_texts(texts), atol=1e-5)
-    pixels = np.random.default_rng(0).standard_normal((5, 3, *[tiny_encoder.preprocess.image_size] * 2)).astype(np.float32)
+    pixels = (
+        np.random.default_rng(0).standard_normal((5, 3, *[tiny_encoder.preprocess.image_size] * 2)).astype(np.float32)
+    )
     np.testing.assert_allclose(embed_pixels(live, pixels, batch_size=2), tiny_encoder.encode_pixels(pixels), atol=1e-5)

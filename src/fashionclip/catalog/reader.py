@@ -20,8 +20,7 @@ from typing import Any
 
 from fashionclip._extras import require
 from fashionclip.errors import CatalogError, TemplateError
-from fashionclip.io import list_image_files
-from fashionclip.io import is_remote
+from fashionclip.io import is_remote, list_image_files
 from fashionclip.reserved_columns import RESERVED_COLUMNS
 from fashionclip.templating import check_named_template
 
@@ -108,7 +107,12 @@ class ColumnMap:
             if values[renamed[name]] is not None:
                 raise TypeError(f"ColumnMap() got both {name}= and {renamed[name]}=")
             values[renamed[name]] = value
-        for name, value in {**values, "image_template": image_template, "numeric": numeric, "metadata": metadata}.items():
+        for name, value in {
+            **values,
+            "image_template": image_template,
+            "numeric": numeric,
+            "metadata": metadata,
+        }.items():
             object.__setattr__(self, name, value)
 
 

@@ -8,7 +8,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-
 import numpy as np
 
 from fashionclip.encoder import EncoderProtocol

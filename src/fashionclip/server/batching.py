@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fashionclip.encoder import EncodeResult, Encoder, FailedItem, is_single_image
+from fashionclip.encoder import Encoder, EncodeResult, FailedItem, is_single_image
 from fashionclip.errors import ImageLoadError
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.preprocess.text import check_texts

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashionclip.version import __version__
 from fashionclip.machine import cpu_name
 from fashionclip.training.config import TrainConfig
+from fashionclip.version import __version__
 
 
 def write_model_card(

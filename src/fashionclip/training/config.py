@@ -261,13 +261,10 @@ def _check_source(source: DataSource) -> None:
             except TemplateError as exc:
                 raise TrainConfigError(f"data source {source.path!r}: {exc}") from None
     if source.mask_template and not source.mask_labels:
-        raise TrainConfigError(
-            f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)"
-        )
+        raise TrainConfigError(f"data source {source.path!r}: mask_template needs mask_labels (an index,label CSV)")
     if not 0 <= source.min_region_fraction < 1 or not 0 <= source.region_margin <= 1:
         raise TrainConfigError(
-            f"data source {source.path!r}: min_region_fraction must be within [0, 1) "
-            "and region_margin within [0, 1]"
+            f"data source {source.path!r}: min_region_fraction must be within [0, 1) and region_margin within [0, 1]"
         )
 
 

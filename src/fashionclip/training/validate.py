@@ -4,6 +4,7 @@ retrieval and classification) run over the model being trained, seen through an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +40,9 @@ def embed_pixels(encoder: EncoderProtocol, pixels: np.ndarray, batch_size: int =
     """Unit image embeddings of preprocessed pixels (N, 3, S, S), a batch at a time."""
     if len(pixels) == 0:
         return np.zeros((0, encoder.embedding_dim), np.float32)
-    return np.concatenate([encoder.encode_pixels(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
+    return np.concatenate(
+        [encoder.encode_pixels(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)]
+    )
 
 
 def validation_metrics(
@@ -72,8 +75,7 @@ def validation_metrics(
         scores = task(ctx).scores
         out.update({f"{name}_R@{k}": scores[f"hit@{k}"].value for k in KS})
     if attribute:
-        try:
+        # fewer than two classes among the held-out items: nothing to tell apart, no score
+        with contextlib.suppress(TaskSkipped):
             out[f"zero_shot_{attribute}_accuracy"] = zero_shot(ctx).scores["accuracy"].value
-        except TaskSkipped:  # fewer than two classes among the held-out items: nothing to tell apart
-            pass
     return out

@@ -32,7 +32,9 @@ def load_catalog(
     are reported and left out."""
     if limit is not None and limit < 1:
         raise DatasetError(f"limit must be a positive integer, got {limit}")
-    data = read_catalog(Path(path), ColumnMap(id_column=id_column, image_column=image_column, text_columns=text_columns))
+    data = read_catalog(
+        Path(path), ColumnMap(id_column=id_column, image_column=image_column, text_columns=text_columns)
+    )
     for problem in data.problems[:5]:
         print(f"{path}: skipped {problem}", file=sys.stderr)
     items = [item for item in data.items if item.image]
