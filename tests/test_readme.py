@@ -19,10 +19,8 @@ import csv
 import json
 import os
 import re
-import select
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -69,7 +67,12 @@ class Plan:
 
 
 PLAN: list[Plan] = [
-    Plan("bash", "bash scripts/demo.sh", "skip", "installs into .venv and runs the whole test suite (this suite)"),
+    Plan(
+        "bash",
+        "bash scripts/demo.sh",
+        "skip",
+        "installs into .venv from PyPI, then runs the whole suite (this test too)",
+    ),
     Plan("python", "import fashionclip", "python"),
     Plan("python", "paths = ", "python", after=1),
     Plan("bash", "fashionclip models", "bash"),
@@ -184,7 +187,7 @@ def make_workspace(workspace: Path, blocks: list[Block]) -> None:
 # event loop thread is one, so it is not imported). FASHIONCLIP_README_SPAWN=1 runs each in a
 # fresh interpreter instead.
 ZYGOTE = r"""
-import json, os, sys, traceback
+import json, os, signal, sys, time, traceback
 
 import numpy, PIL.Image, torch, transformers
 from transformers import CLIPModel
@@ -217,9 +220,19 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         child(request)
-    print(json.dumps({"pid": pid}), flush=True)
-    _, status = os.waitpid(pid, 0)
-    print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)
+    deadline = time.monotonic() + request["timeout"]
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            answer = {"status": os.waitstatus_to_exitcode(status)}
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            answer = {"timeout": True}
+            break
+        time.sleep(0.02)
+    print(json.dumps(answer), flush=True)
 """
 
 
@@ -242,17 +255,16 @@ class Zygote:
     def run(self, argv: list[str], code: str | None, timeout: float) -> subprocess.CompletedProcess:
         self.count += 1
         out, err = self.workspace.parent / f"out-{self.count}.txt", self.workspace.parent / f"err-{self.count}.txt"
-        request = {"argv": argv, "code": code, "stdout": str(out), "stderr": str(err)}
+        request = {"argv": argv, "code": code, "stdout": str(out), "stderr": str(err), "timeout": timeout}
         self.process.stdin.write(json.dumps(request) + "\n")
-        pid = json.loads(self.process.stdout.readline())["pid"]
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            self.process.stdout.readline()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the forking process died (exit {self.process.wait()})")
+        answer = json.loads(line)
+        if answer.get("timeout"):
             raise subprocess.TimeoutExpired(argv, timeout)
-        status = json.loads(self.process.stdout.readline())["status"]
         return subprocess.CompletedProcess(
-            argv, status, out.read_text(errors="replace"), err.read_text(errors="replace")
+            argv, answer["status"], out.read_text(errors="replace"), err.read_text(errors="replace")
         )
 
     def close(self) -> None:
@@ -331,13 +343,13 @@ class Runner:
             argv[argv.index("--port") + 1] = str(port)
         else:
             argv += ["--port", str(port)]
-        process = subprocess.Popen(
-            argv, cwd=self.workspace, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        log = self.workspace.parent / f"server-{port}.log"
+        with log.open("w") as output:  # a file, not a pipe nobody reads, which a chatty server would fill
+            process = subprocess.Popen(argv, cwd=self.workspace, env=self.env, stdout=output, stderr=subprocess.STDOUT)
         started = time.monotonic()
         while time.monotonic() - started < SERVER_START_TIMEOUT:
             if process.poll() is not None:
-                self.failures.append(f"{where}: exited with {process.returncode}\n{process.stdout.read()[-3000:]}")
+                self.failures.append(f"{where}: exited with {process.returncode}\n{log.read_text()[-3000:]}")
                 return
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
@@ -359,6 +371,7 @@ class Runner:
             self.failures.append(f"{where}: no server is running for this URL")
             return
         line = line.replace(match.group(0), f"127.0.0.1:{ports[int(match.group(1))]}")
+        # --fail-with-body: an HTTP error status is curl's exit 22 instead of 0
         out = self.check(where, [*self.argv(line), "--fail-with-body"])
         if out and '"results"' not in out:
             self.failures.append(f"{where}: answer without results: {out[:500]}")
