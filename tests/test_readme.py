@@ -316,6 +316,9 @@ class Runner:
         except subprocess.TimeoutExpired:
             self.failures.append(f"{where}: still running after {LINE_TIMEOUT} s")
             return ""
+        except FileNotFoundError:
+            self.failures.append(f"{where}: {argv[0]!r} is not installed")
+            return ""
         self.ran.append(f"{time.monotonic() - started:6.1f} s  {where}")
         print(self.ran[-1], flush=True)
         if done.returncode != 0:
