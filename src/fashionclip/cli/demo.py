@@ -35,8 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        default=BUNDLED_MODEL,
-        help=f"model to use (default {BUNDLED_MODEL}, bundled with the package; e.g. {DEFAULT_MODEL} from the hub)",
+        default=DEFAULT_MODEL,
+        help=f"model to use (default {DEFAULT_MODEL}, bundled; fashion-clip is FashionCLIP, from the hub)",
     )
     parser.add_argument("--top-k", type=int, default=3, help="results per query (default 3)")
     parser.add_argument("--db", help="keep the index in this directory (default: a temporary one)")
