@@ -212,11 +212,10 @@ class Encoder:
     def load_options(self) -> dict[str, str]:
         """The ``backend`` and ``precision`` that :func:`fashionclip.load_model` takes to load this
         model to run as it does here; empty for a backend that does not say its precision."""
-        from fashionclip.backends.onnx import OnnxBackend  # here: it imports torch
-
         precision = getattr(self.backend, "precision", None)
-        if isinstance(self.backend, OnnxBackend):
-            return {"backend": "onnx", "precision": precision}
+        engine = getattr(self.backend, "engine", "torch")  # exporting backends name their engine
+        if engine != "torch":
+            return {"backend": engine, "precision": precision}
         return {"backend": "torch", "precision": precision} if precision else {}
 
     @property

@@ -174,7 +174,7 @@ def _device(value: str | torch.device | None) -> str:
     return text
 
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "openvino")
 # int8 is kept by the automatic choice only where its embeddings stay this close to fp32's
 INT8_FLOOR = 0.99
 
@@ -190,12 +190,14 @@ def load_model(
 ) -> Encoder:
     """Load a checkpoint by registry name, Hugging Face id or local directory.
 
-    ``backend`` ("torch" or "onnx") and ``precision`` ("fp32", "bf16", "fp16" on CUDA, "int8"
-    with ONNX) default to the fastest faithful choice for this machine
+    ``backend`` ("torch", "onnx" or "openvino") and ``precision`` ("fp32", "bf16", "fp16" on
+    CUDA, "int8" with ONNX or OpenVINO) default to the fastest faithful choice for this machine
     (:func:`fashionclip.machine.default_precision`): bf16 autocast where the CPU multiplies
     bf16 natively, ONNX Runtime int8 elsewhere, kept only when its embeddings of the bundled
-    sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). The ONNX export is
-    cached in ``~/.cache/fashionclip/onnx``. ``precision="fp32", backend="torch"`` reproduces
+    sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). Exports are cached in
+    ``~/.cache/fashionclip/onnx`` and ``.../openvino`` (OpenVINO: fp32 and bf16 inference, int8
+    by NNCF calibrated on the sample's photos and titles; automatic there is int8, kept on the
+    same condition). ``precision="fp32", backend="torch"`` reproduces
     transformers exactly. ``dtype`` (deprecated: use ``precision``) casts the torch weights
     themselves ("float32", "bfloat16", "float16" or a torch.dtype; implies torch).
 
@@ -280,8 +282,19 @@ def _with_precision(
 
         check_precision(precision)
         return _onnx(runner, path, preprocess, tokenizer, precision, automatic)
+    if backend == "openvino":
+        if open_clip:
+            raise ValueError(f"model {spec.name!r}: the OpenVINO backend supports transformers CLIP checkpoints only")
+        if device != "cpu":
+            raise ValueError("the OpenVINO backend runs on the CPU; use backend='torch' on CUDA")
+        from fashionclip.backends.openvino import check_precision as check_openvino
+
+        if automatic:
+            precision = "int8"
+        check_openvino(precision)
+        return _openvino(runner, path, preprocess, tokenizer, precision, automatic)
     if precision == "int8":
-        raise ValueError("int8 runs with backend='onnx'")
+        raise ValueError("int8 runs with backend='onnx' or backend='openvino'")
     if precision == "fp16" and not device.startswith("cuda"):
         raise ValueError("fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
     if precision in ("bf16", "fp16"):
@@ -315,6 +328,29 @@ def _onnx(
         )
         exported = load_onnx(runner, key, "fp32", onnx_cache_dir(), calibration)
     return exported
+
+
+def _openvino(
+    runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer, precision: str, automatic: bool
+) -> Any:
+    from fashionclip.backends.openvino import load_openvino
+    from fashionclip.encoder import checkpoint_fingerprint
+
+    key = checkpoint_fingerprint(path)
+
+    def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _calibration(preprocess, tokenizer)
+
+    converted = load_openvino(runner, key, precision, cache_dir("openvino"), calibration)
+    if automatic and precision == "int8" and converted.fidelity < INT8_FLOOR:
+        log.warning(
+            "OpenVINO int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using OpenVINO fp32",
+            path,
+            converted.fidelity,
+            INT8_FLOOR,
+        )
+        converted = load_openvino(runner, key, "fp32", cache_dir("openvino"), calibration)
+    return converted
 
 
 def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -80,9 +80,9 @@ def test_automatic_bf16_on_cpus_that_multiply_bf16(tiny_checkpoint, tiny_encoder
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"backend": "tensorrt"}, "backend must be one of torch, onnx"),
+        ({"backend": "tensorrt"}, "backend must be one of torch, onnx, openvino"),
         ({"precision": "int4"}, "precision must be one of fp32, bf16, fp16, int8"),
-        ({"backend": "torch", "precision": "int8"}, "int8 runs with backend='onnx'"),
+        ({"backend": "torch", "precision": "int8"}, "int8 runs with backend='onnx' or backend='openvino'"),
         ({"backend": "onnx", "precision": "bf16"}, "the ONNX backend runs fp32 or int8, not 'bf16'"),
         ({"precision": "fp16"}, "fp16 needs a CUDA device"),
         ({"dtype": "bfloat16", "precision": "fp32"}, "give either dtype or backend/precision"),

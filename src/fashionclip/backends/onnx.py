@@ -18,14 +18,14 @@ import numpy as np
 import torch
 
 from fashionclip._extras import require
-from fashionclip.backends.torch_hf import pooled
+from fashionclip.backends.towers import CalibrationBatch, ImageTower, TextTower, fidelity
 
 log = logging.getLogger(__name__)
 
 # the part of config.PRECISIONS this backend runs: fp32, and int8 weights by dynamic quantisation
 SUPPORTED_PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 # what measures an export against the torch model: () -> (pixels, token ids, attention mask)
-Calibration = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Calibration = Callable[[], CalibrationBatch]
 
 
 class OnnxBackend:
@@ -34,6 +34,7 @@ class OnnxBackend:
     backend of the same checkpoint, which the encoder loads only then."""
 
     device = "cpu"
+    engine = "onnx"  # what load_model(backend=...) calls it
 
     def __init__(
         self,
@@ -112,24 +113,6 @@ def load_onnx(
     )
 
 
-class _ImageTower(torch.nn.Module):
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return pooled(self.model.get_image_features(pixel_values=pixel_values))
-
-
-class _TextTower(torch.nn.Module):
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
-
-
 def export(
     torch_backend: Any,
     folder: Path,
@@ -153,7 +136,7 @@ def export(
             warnings.simplefilter("ignore")
             float_model = model.float()
             torch.onnx.export(
-                _ImageTower(float_model).eval(),
+                ImageTower(float_model).eval(),
                 (pixels,),
                 str(scratch / "vision.fp32.onnx"),
                 input_names=["pixel_values"],
@@ -163,7 +146,7 @@ def export(
                 dynamo=False,
             )
             torch.onnx.export(
-                _TextTower(float_model).eval(),
+                TextTower(float_model).eval(),
                 (ids, mask),
                 str(scratch / "text.fp32.onnx"),
                 input_names=["input_ids", "attention_mask"],
@@ -202,25 +185,12 @@ def export(
         raise
 
 
-def _fidelity(
-    torch_backend: Any, folder: Path, calibration: tuple[np.ndarray, np.ndarray, np.ndarray], record: dict[str, Any]
-) -> dict:
+def _fidelity(torch_backend: Any, folder: Path, calibration: CalibrationBatch, record: dict[str, Any]) -> dict:
     """Mean and least cosine of the exported towers' embeddings to the torch model's."""
-    pixels, ids, mask = calibration
     exported = OnnxBackend(
         folder, embedding_dim=torch_backend.embedding_dim, logit_scale=torch_backend.logit_scale, record=record
     )
-    out = {}
-    for name, ours, reference in (
-        ("image", exported.encode_pixels(pixels), torch_backend.encode_pixels(pixels)),
-        ("text", exported.encode_tokens(ids, mask), torch_backend.encode_tokens(ids, mask)),
-    ):
-        cosine = (ours * reference).sum(axis=1) / (
-            np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1) + 1e-12
-        )
-        out[f"{name}_cosine"] = float(cosine.mean())
-        out[f"{name}_cosine_min"] = float(cosine.min())
-    return out
+    return fidelity(exported, torch_backend, calibration)
 
 
 @contextlib.contextmanager
