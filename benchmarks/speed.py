@@ -35,6 +35,9 @@ VARIANTS = {
     "torch bf16": {"backend": "torch", "precision": "bf16"},
     "onnx fp32": {"backend": "onnx", "precision": "fp32"},
     "onnx int8": {"backend": "onnx", "precision": "int8"},
+    "openvino fp32": {"backend": "openvino", "precision": "fp32"},
+    "openvino bf16": {"backend": "openvino", "precision": "bf16"},
+    "openvino int8": {"backend": "openvino", "precision": "int8"},
     "default (automatic)": {},
 }
 
