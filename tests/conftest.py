@@ -21,6 +21,10 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.pop("HF_TOKEN", None)
 # ONNX exports and embedding caches go to a temporary folder, never the developer's own
 os.environ["FASHIONCLIP_CACHE"] = str(_HF_HOME / "fashionclip-cache")
+# the automatic backend from the CPU's flags, not measured: measuring exports and times every
+# candidate once per checkpoint, and the tests load many short-lived checkpoints.
+# tests/test_tuning.py measures for real.
+os.environ["FASHIONCLIP_AUTO"] = "rule"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
         ["errors", "_extras", "config", "io", "templating", "machine", "sample", "registry", "identity", "version"], 0
     ),
     "reserved_columns": 0,
+    "tuning": 0,
     "preprocess": 1,
     "backends": 2,
     "encoder": 3,

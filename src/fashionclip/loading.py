@@ -262,7 +262,12 @@ def _with_precision(
     """The runner for the asked (or automatic) backend and precision, with a clear error for
     combinations that cannot run."""
     from fashionclip.machine import default_precision
+    from fashionclip.tuning import mode
 
+    automatic_pair = backend in (None, "auto") and precision in (None, "auto")
+    if automatic_pair and device == "cpu" and not open_clip and mode() == "measure":
+        choice = measured_choice(runner, path, preprocess, tokenizer)
+        backend, precision = choice.backend, choice.precision
     auto_backend, auto_precision = default_precision(device)
     if open_clip and auto_backend == "onnx":
         auto_backend, auto_precision = "torch", "fp32"
@@ -300,6 +305,44 @@ def _with_precision(
     if precision in ("bf16", "fp16"):
         runner.autocast = torch.bfloat16 if precision == "bf16" else torch.float16
     return runner
+
+
+def backend_choice(name: str = DEFAULT_MODEL) -> Any:
+    """The measured :class:`~fashionclip.tuning.Choice` for checkpoint ``name`` on this machine
+    (measured now if it never was here): what an automatic ``load_model`` runs, and why."""
+    resolved, path = local_checkpoint(name)
+    if is_open_clip(path, resolved.spec):
+        raise ValueError(f"model {name!r} is an open_clip checkpoint: it runs on torch only, nothing to measure")
+    runner, tokenizer, preprocess = load_hf(path, resolved.spec, device="cpu", dtype=torch.float32)
+    return measured_choice(runner, path, preprocess, tokenizer)
+
+
+def measured_choice(runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> Any:
+    """The fastest faithful backend and precision for this transformers checkpoint on this
+    machine (:mod:`fashionclip.tuning`): measured on its first automatic load here, then read
+    from the cache. ``runner`` is its torch fp32 backend, the reference."""
+    from fashionclip.encoder import checkpoint_fingerprint
+    from fashionclip.machine import cpu_flags, cpu_name
+    from fashionclip.tuning import candidates, choice_key, choose
+
+    flags = cpu_flags()
+    key = choice_key(checkpoint_fingerprint(path), cpu_name(), flags)
+
+    def build(backend: str, precision: str) -> Any:
+        if backend == "torch":  # bf16 autocast over the same weights
+            return TorchHFBackend(runner.model, device="cpu", dtype=runner.dtype, autocast=torch.bfloat16)
+        load = _onnx if backend == "onnx" else _openvino
+        return load(runner, path, preprocess, tokenizer, precision, automatic=False)
+
+    def batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        log.warning(
+            "measuring which backend runs %s fastest on this CPU, faithfully (once per machine and "
+            "checkpoint; exports included, up to a few minutes for a ViT-B/32; FASHIONCLIP_AUTO=rule skips it)",
+            path,
+        )
+        return _calibration(preprocess, tokenizer)
+
+    return choose(key, candidates(flags), build, runner, batch, cpu_name())
 
 
 def onnx_cache_dir() -> Path:

@@ -172,14 +172,24 @@ def test_demo_keeps_its_index_where_asked(tmp_path: Path, capsys):
     assert "0 added, 0 re-embedded, 0 rows updated, 120 unchanged" in capsys.readouterr().out
 
 
-def test_demo_falls_back_to_the_bundled_model_when_the_hub_is_unreachable():
+@pytest.fixture
+def empty_hub_cache(tmp_path, monkeypatch):
+    """A hub cache without FashionCLIP: other tests put a fake one in the session's cache."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+
+def test_demo_falls_back_to_the_bundled_model_when_the_hub_is_unreachable(empty_hub_cache):
     result = run_cli("demo", "--model", "fashion-clip")
     assert result.returncode == 0, result.stderr
     assert "HF_HUB_OFFLINE" in result.stderr and "falling back to the bundled fashion-clip-mini" in result.stderr
     assert "model: fashion-clip-mini" in result.stdout
 
 
-def test_demo_without_fallback_fails_offline(capsys):
+def test_demo_without_fallback_fails_offline(empty_hub_cache, capsys):
     assert main(["demo", "--model", "fashion-clip", "--no-fallback"]) == 1
     assert "HF_HUB_OFFLINE" in capsys.readouterr().err
 

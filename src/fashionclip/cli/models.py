@@ -14,10 +14,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "models", help="list the named checkpoints", description="List the named checkpoints of the registry."
     )
     parser.add_argument("--json", action="store_true", help="print the full registry as JSON")
+    parser.add_argument(
+        "--explain-backend",
+        metavar="MODEL",
+        help="say which backend and precision MODEL runs with here, and what was measured to choose them",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.explain_backend:
+        from fashionclip.loading import backend_choice
+
+        print(f"{args.explain_backend}: {backend_choice(args.explain_backend).explain()}")
+        return 0
     specs = list_models()
     if args.json:
         print(json.dumps([asdict(spec) for spec in specs], indent=2))
