@@ -130,3 +130,19 @@ def test_the_onnx_backend_names_the_precisions_it_runs():
     assert set(SUPPORTED_PRECISIONS) < set(PRECISIONS)
     with pytest.raises(ValueError, match=r"runs fp32 or int8, not 'fp16' \(supported: fp32, int8\)"):
         check_precision("fp16")
+
+
+def test_overlapping_exports_leave_the_root_logger_as_they_found_it():
+    import logging
+
+    from fashionclip.backends.onnx import _quiet_root_logger
+
+    root = logging.getLogger()
+    before = root.level
+    first, second = _quiet_root_logger(), _quiet_root_logger()
+    first.__enter__()
+    second.__enter__()  # another thread's export starts while the first runs
+    first.__exit__(None, None, None)
+    assert root.level == logging.ERROR  # the second is still quantising
+    second.__exit__(None, None, None)
+    assert root.level == before

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -193,13 +194,24 @@ def _fidelity(torch_backend: Any, folder: Path, calibration: CalibrationBatch, r
     return fidelity(exported, torch_backend, calibration)
 
 
+_quiet = threading.Lock()
+_quiet_state = {"depth": 0, "level": logging.WARNING}
+
+
 @contextlib.contextmanager
 def _quiet_root_logger() -> Iterator[None]:
-    """onnxruntime's quantiser logs advice and per-tensor notes on the root logger."""
+    """onnxruntime's quantiser logs advice and per-tensor notes on the root logger. Counted, so
+    exports in two threads at once leave the root level as they found it."""
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
+    with _quiet:
+        if _quiet_state["depth"] == 0:
+            _quiet_state["level"] = root.level
+            root.setLevel(logging.ERROR)
+        _quiet_state["depth"] += 1
     try:
         yield
     finally:
-        root.setLevel(level)
+        with _quiet:
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0:
+                root.setLevel(_quiet_state["level"])
