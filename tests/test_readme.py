@@ -301,7 +301,10 @@ class Runner:
         """Run a command (or, with ``code``, a Python snippet) and record a non-zero exit."""
         started = time.monotonic()
         try:
-            if self.zygote is not None and (code is not None or argv[:3] == [sys.executable, "-m", CLI]):
+            # Ray starts its own cluster processes, which fail now and then from a forked child of a
+            # process that has started torch's threads ("dashboard return code -6"): a fresh one
+            forkable = "ray" not in argv
+            if self.zygote is not None and forkable and (code is not None or argv[:3] == [sys.executable, "-m", CLI]):
                 done = self.zygote.run(argv, code, LINE_TIMEOUT)
             else:
                 done = subprocess.run(
