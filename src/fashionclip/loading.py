@@ -175,6 +175,8 @@ def _device(value: str | torch.device | None) -> str:
 
 
 BACKENDS = ("torch", "onnx", "openvino")
+# the backends that run an export of the torch model, and what their messages call them
+EXPORTING = {"onnx": "ONNX", "openvino": "OpenVINO"}
 # int8 is kept by the automatic choice only where its embeddings stay this close to fp32's
 INT8_FLOOR = 0.99
 
@@ -276,28 +278,16 @@ def _with_precision(
         backend = {"int8": "onnx", "bf16": "torch", "fp16": "torch"}.get(str(precision), auto_backend)
     automatic = precision in (None, "auto")
     if automatic:
-        # ONNX: int8, kept only if faithful; torch: the machine's fast float type
-        precision = "int8" if backend == "onnx" else (auto_precision if auto_backend == "torch" else "fp32")
-    if backend == "onnx":
+        # an exporting engine: int8, kept only if faithful; torch: the machine's fast float type
+        exporting = backend in EXPORTING
+        precision = "int8" if exporting else (auto_precision if auto_backend == "torch" else "fp32")
+    if backend in EXPORTING:
+        engine = EXPORTING[backend]
         if open_clip:
-            raise ValueError(f"model {spec.name!r}: the ONNX backend supports transformers CLIP checkpoints only")
+            raise ValueError(f"model {spec.name!r}: the {engine} backend supports transformers CLIP checkpoints only")
         if device != "cpu":
-            raise ValueError("the ONNX backend runs on the CPU; use backend='torch' on CUDA")
-        from fashionclip.backends.onnx import check_precision
-
-        check_precision(precision)
-        return _onnx(runner, path, preprocess, tokenizer, precision, automatic)
-    if backend == "openvino":
-        if open_clip:
-            raise ValueError(f"model {spec.name!r}: the OpenVINO backend supports transformers CLIP checkpoints only")
-        if device != "cpu":
-            raise ValueError("the OpenVINO backend runs on the CPU; use backend='torch' on CUDA")
-        from fashionclip.backends.openvino import check_precision as check_openvino
-
-        if automatic:
-            precision = "int8"
-        check_openvino(precision)
-        return _openvino(runner, path, preprocess, tokenizer, precision, automatic)
+            raise ValueError(f"the {engine} backend runs on the CPU; use backend='torch' on CUDA")
+        return _exported(backend, runner, path, preprocess, tokenizer, precision, automatic)
     if precision == "int8":
         raise ValueError("int8 runs with backend='onnx' or backend='openvino'")
     if precision == "fp16" and not device.startswith("cuda"):
@@ -331,8 +321,7 @@ def measured_choice(runner: Any, path: Path, preprocess: PreprocessConfig, token
     def build(backend: str, precision: str) -> Any:
         if backend == "torch":  # bf16 autocast over the same weights
             return TorchHFBackend(runner.model, device="cpu", dtype=runner.dtype, autocast=torch.bfloat16)
-        load = _onnx if backend == "onnx" else _openvino
-        return load(runner, path, preprocess, tokenizer, precision, automatic=False)
+        return _exported(backend, runner, path, preprocess, tokenizer, precision, automatic=False)
 
     def batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         log.warning(
@@ -350,50 +339,44 @@ def onnx_cache_dir() -> Path:
     return cache_dir("onnx")
 
 
-def _onnx(
-    runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer, precision: str, automatic: bool
+def _exported(
+    backend: str,
+    runner: Any,
+    path: Path,
+    preprocess: PreprocessConfig,
+    tokenizer: TextTokenizer,
+    precision: str,
+    automatic: bool,
 ) -> Any:
-    from fashionclip.backends.onnx import load_onnx
+    """The ONNX or OpenVINO backend of ``runner``'s checkpoint at ``precision``, exported on first
+    use into ``$FASHIONCLIP_CACHE/<backend>``; an automatic int8 is kept only when faithful
+    (else the same engine's fp32)."""
     from fashionclip.encoder import checkpoint_fingerprint
 
+    if backend == "onnx":
+        from fashionclip.backends.onnx import check_precision
+        from fashionclip.backends.onnx import load_onnx as load
+    else:
+        from fashionclip.backends.openvino import check_precision
+        from fashionclip.backends.openvino import load_openvino as load
+    check_precision(precision)
     key = checkpoint_fingerprint(path)
 
     def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _calibration(preprocess, tokenizer)
 
-    exported = load_onnx(runner, key, precision, onnx_cache_dir(), calibration)
+    exported = load(runner, key, precision, cache_dir(backend), calibration)
     if automatic and precision == "int8" and exported.fidelity < INT8_FLOOR:
         log.warning(
-            "int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using ONNX fp32",
+            "%s int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using %s fp32",
+            EXPORTING[backend],
             path,
             exported.fidelity,
             INT8_FLOOR,
+            EXPORTING[backend],
         )
-        exported = load_onnx(runner, key, "fp32", onnx_cache_dir(), calibration)
+        exported = load(runner, key, "fp32", cache_dir(backend), calibration)
     return exported
-
-
-def _openvino(
-    runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer, precision: str, automatic: bool
-) -> Any:
-    from fashionclip.backends.openvino import load_openvino
-    from fashionclip.encoder import checkpoint_fingerprint
-
-    key = checkpoint_fingerprint(path)
-
-    def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _calibration(preprocess, tokenizer)
-
-    converted = load_openvino(runner, key, precision, cache_dir("openvino"), calibration)
-    if automatic and precision == "int8" and converted.fidelity < INT8_FLOOR:
-        log.warning(
-            "OpenVINO int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using OpenVINO fp32",
-            path,
-            converted.fidelity,
-            INT8_FLOOR,
-        )
-        converted = load_openvino(runner, key, "fp32", cache_dir("openvino"), calibration)
-    return converted
 
 
 def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -105,7 +105,10 @@ def test_automatic_openvino_int8_falls_back_to_fp32_when_not_faithful(tiny_check
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"backend": "openvino", "precision": "fp16"}, r"the OpenVINO backend runs fp32, bf16, int8, not 'fp16'"),
+        (
+            {"backend": "openvino", "precision": "fp16"},
+            r"the OpenVINO backend runs fp32, bf16 or int8, not 'fp16' \(supported: fp32, bf16, int8\)",
+        ),
     ],
 )
 def test_impossible_openvino_combinations_are_refused(tiny_checkpoint, kwargs, message):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fashionclip._extras import require
-from fashionclip.backends.towers import CalibrationBatch, ImageTower, TextTower, fidelity
+from fashionclip.backends.towers import CalibrationBatch, ImageTower, TextTower, check_supported, fidelity
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,7 @@ class OnnxBackend:
 
 def check_precision(precision: str) -> None:
     """ValueError naming what the ONNX backend supports, for a precision it does not run."""
-    if precision not in SUPPORTED_PRECISIONS:
-        raise ValueError(
-            f"the ONNX backend runs {' or '.join(SUPPORTED_PRECISIONS)}, not {precision!r} "
-            f"(supported: {', '.join(SUPPORTED_PRECISIONS)})"
-        )
+    check_supported("ONNX", SUPPORTED_PRECISIONS, precision)
 
 
 def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:

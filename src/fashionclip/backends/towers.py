@@ -36,6 +36,13 @@ class TextTower(torch.nn.Module):
         return pooled(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
 
 
+def check_supported(engine: str, supported: tuple[str, ...], precision: str) -> None:
+    """ValueError naming what ``engine`` runs, for a precision it does not run."""
+    if precision not in supported:
+        listed = supported[0] if len(supported) == 1 else f"{', '.join(supported[:-1])} or {supported[-1]}"
+        raise ValueError(f"the {engine} backend runs {listed}, not {precision!r} (supported: {', '.join(supported)})")
+
+
 def fidelity(exported: Any, reference: Any, batch: CalibrationBatch) -> dict[str, float]:
     """Mean and least cosine of ``exported``'s image and text embeddings of ``batch`` to
     ``reference``'s (both backends: ``encode_pixels``, ``encode_tokens``)."""
