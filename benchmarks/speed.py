@@ -1,16 +1,28 @@
-"""Encoder speed against the transformers reference, measured in the same run (issue 8).
+"""Encoder speed against the transformers reference, measured in the same run (issues 8, 23).
 
 Reference pipeline (what the original fashion-clip package does): PIL opens each JPEG,
 ``CLIPProcessor`` (transformers' PIL image processor) resizes and normalises, ``CLIPModel``
 fp32 embeds, batch 32, one thread of Python. Ours: ``Encoder.encode_images`` on the same
-files, end to end (decoding in a thread pool overlapped with inference), with each backend and
-precision. Every variant runs in its own process so its peak RAM (max RSS) is its own.
+files, batch 32, end to end (decoding in a thread pool overlapped with inference), with each
+backend and precision, the automatic choice (measured on this machine) and the flag rule it
+replaced. Every variant runs in its own process so its peak RAM (max RSS) is its own.
+
+Each variant's row also has its parts, measured in the same process: decoding and
+preprocessing alone (ms per image, one thread) and the model alone (img/s on preprocessed
+pixels, batch 32, all its threads), and the bound they imply: the end-to-end speed reached if
+decoding and inference shared the cores perfectly (``cores / (threads x model + decode)`` per
+image, and no more than the model alone). "of bound" is the end-to-end speed as a fraction of it.
+
+``--decode`` adds the decoders (full decode, libjpeg DCT scaling at 1/4 and 1/8 through Pillow,
+simplejpeg where installed) with their pixel difference and embedding cosine to a full decode;
+``--split`` times the automatic choice end to end for each split of the cores between
+inference threads and decoding workers.
 
 Models: FashionCLIP's exact ViT-B/32 architecture with random weights (speed does not depend on
 weight values; fidelity then compares pipelines, not a trained model) and the bundled
 fashion-clip-mini (a trained model: its fidelity numbers are meaningful).
 
-    python benchmarks/speed.py --output runs/speed.json --markdown runs/speed.md
+    python benchmarks/speed.py --decode --split --output runs/speed.json --markdown runs/speed.md
 """
 
 from __future__ import annotations
@@ -38,8 +50,12 @@ VARIANTS = {
     "openvino fp32": {"backend": "openvino", "precision": "fp32"},
     "openvino bf16": {"backend": "openvino", "precision": "bf16"},
     "openvino int8": {"backend": "openvino", "precision": "int8"},
+    "flag rule (FASHIONCLIP_AUTO=rule)": {"auto": "rule"},
     "default (automatic)": {},
 }
+AUTOMATIC = "default (automatic)"
+CANDIDATE_ROWS = [name for name, options in VARIANTS.items() if "precision" in options and "draft" not in options]
+BATCH = 32
 
 
 def _peak_mb() -> float:
@@ -76,20 +92,45 @@ def reference(model_path: str, files: list[str], batch: int = 32) -> dict:
     return {"images_per_s": len(files) / seconds, "peak_mb": _peak_mb(), "vectors": vectors}
 
 
-def ours(model_path: str, files: list[str], options: dict, texts: list[str]) -> dict:
-    from fashionclip import load_model
+def _timed(call) -> float:  # noqa: ANN001
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
 
+
+def ours(model_path: str, files: list[str], options: dict, texts: list[str]) -> dict:
     options = dict(options)
     draft = options.pop("draft", None)
+    workers = options.pop("workers", None)
+    threads = options.pop("threads", None)
+    if "auto" in options:
+        os.environ["FASHIONCLIP_AUTO"] = options.pop("auto")
+    if threads:  # before the engines start their thread pools
+        os.environ["FASHIONCLIP_THREADS"] = str(threads)
+    import torch
+
+    from fashionclip import load_model
+
+    if threads:
+        torch.set_num_threads(threads)
     started = time.perf_counter()
     encoder = load_model(model_path, **options)
     load_s = time.perf_counter() - started
     if draft is not None:
         encoder.image_preprocessor.draft = draft
+    if workers:
+        encoder.num_workers = workers
     encoder.encode_images(files[:8], batch_size=8, show_progress=False)  # warm-up
-    started = time.perf_counter()
-    vectors = encoder.encode_images(files, batch_size=64, normalize=False, show_progress=False)
-    seconds = time.perf_counter() - started
+    seconds = min(_timed(lambda: encoder.encode_images(files, batch_size=BATCH, show_progress=False)) for _ in range(2))
+    vectors = encoder.encode_images(files, batch_size=BATCH, normalize=False, show_progress=False)
+    # the parts: decoding alone (one thread), then the model alone on the decoded pixels
+    decode_s = _timed(lambda: [encoder.image_preprocessor(f) for f in files]) / len(files)
+    pixels = np.stack([encoder.image_preprocessor(f) for f in files])
+    model_s = min(
+        _timed(lambda: [encoder.encode_pixels(pixels[i : i + BATCH]) for i in range(0, len(pixels), BATCH)])
+        for _ in range(3)
+    ) / len(files)
+    inference_threads = threads or int(os.environ.get("FASHIONCLIP_THREADS", 0)) or torch.get_num_threads()
     encoder.encode_texts(texts[:16])
     started = time.perf_counter()
     encoder.encode_texts(texts, show_progress=False)
@@ -100,11 +141,15 @@ def ours(model_path: str, files: list[str], options: dict, texts: list[str]) -> 
         encoder.encode_texts(text)
         latencies.append(time.perf_counter() - began)
     latencies.sort()
+    cores = os.cpu_count() or 1
     return {
         "backend": type(encoder.backend).__name__,
         "precision": encoder.backend.precision,
         "load_s": load_s,
         "images_per_s": len(files) / seconds,
+        "decode_ms": 1000 * decode_s,
+        "model_images_per_s": 1 / model_s,
+        "bound_images_per_s": min(1 / model_s, cores / (min(inference_threads, cores) * model_s + decode_s)),
         "texts_per_s": len(texts) / texts_s,
         "text_p50_ms": 1000 * statistics.median(latencies),
         "text_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
@@ -138,14 +183,19 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def run(
-    model_name: str, model_path: str, sources: dict[str, list[str]], texts: list[str], native_bf16: bool
+    model_name: str,
+    model_path: str,
+    sources: dict[str, list[str]],
+    texts: list[str],
+    native_bf16: bool,
+    variants: dict[str, dict] = VARIANTS,
 ) -> list[dict]:
     rows = []
     for source, files in sources.items():
         base = isolated(reference, model_path, files)
         print(f"{model_name} / {source}: reference {base['images_per_s']:.1f} img/s", flush=True)
         rows.append(_row(model_name, source, "reference: transformers CLIPProcessor + CLIPModel fp32", base, base))
-        for name, options in VARIANTS.items():
+        for name, options in variants.items():
             if options.get("precision") == "bf16" and not native_bf16 and "random" in model_name:
                 # emulated bf16 is several times slower than fp32 (measured on the small model): not worth the wait
                 rows.append(
@@ -170,32 +220,130 @@ def _row(model: str, source: str, name: str, result: dict, base: dict) -> dict:
         "cosine_to_reference": round(cosine(result["vectors"], base["vectors"]), 5),
         "peak_mb": round(result["peak_mb"]),
     }
-    for key in ("backend", "precision", "load_s", "texts_per_s", "text_p50_ms", "text_p95_ms"):
+    for key in (
+        "backend",
+        "precision",
+        "load_s",
+        "texts_per_s",
+        "text_p50_ms",
+        "text_p95_ms",
+        "decode_ms",
+        "model_images_per_s",
+        "bound_images_per_s",
+    ):
         if key in result:
             row[key] = round(result[key], 2) if isinstance(result[key], float) else result[key]
+    if "bound_images_per_s" in result:
+        row["of_bound"] = round(result["images_per_s"] / result["bound_images_per_s"], 2)
     return row
+
+
+def decoders(model_path: str, files: list[str]) -> list[dict]:
+    """Each way of decoding and preprocessing ``files`` (ms per image, one thread), its mean pixel
+    difference (0-255 units) and mean embedding cosine (torch fp32) to a full decode."""
+    from PIL import Image
+
+    from fashionclip import load_model
+    from fashionclip.preprocess.image import ImagePreprocessor
+
+    encoder = load_model(model_path, backend="torch", precision="fp32")
+    config = encoder.preprocess
+    full = ImagePreprocessor(config, draft=0)
+    side = max(config.resize, config.image_size)
+    ways = {f"Pillow, draft={d} (shorter side >= {d * side})": ImagePreprocessor(config, draft=d) for d in (2, 1)}
+    try:
+        import simplejpeg
+
+        def simple(data: bytes, at_least: int = side) -> np.ndarray:
+            decoded = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=at_least, min_width=at_least)
+            return full.pixels(Image.fromarray(decoded))
+
+        ways[f"simplejpeg {simplejpeg.__version__}, shorter side >= {side}"] = simple
+    except ImportError:
+        pass
+    blobs = [Path(f).read_bytes() for f in files]
+    reference = np.stack([full(b) for b in blobs])
+    ms = 1000 * _timed(lambda: [full(b) for b in blobs]) / len(blobs)
+    embedded = encoder.encode_pixels(reference)
+    std = np.asarray(config.std, dtype=np.float32).reshape(1, 3, 1, 1) * 255
+    rows = [{"decoder": "Pillow, full decode (draft=0): the reference", "ms_per_image": round(ms, 2)}]
+    for name, way in ways.items():
+        way(blobs[0])
+        ms = 1000 * _timed(lambda way=way: [way(b) for b in blobs]) / len(blobs)
+        pixels = np.stack([way(b) for b in blobs])
+        rows.append(
+            {
+                "decoder": name,
+                "ms_per_image": round(ms, 2),
+                "pixel_difference": round(float((np.abs(pixels - reference) * std).mean()), 3),
+                "cosine_to_full_decode": round(cosine(encoder.encode_pixels(pixels), embedded), 6),
+            }
+        )
+    return rows
 
 
 def markdown(results: dict) -> str:
     lines = [
-        f"CPU: {results['cpu']} ({results['threads']} threads), flags: {results['flags']}; "
-        f"automatic choice here: {results['automatic']}.",
+        f"CPU: {results['cpu']} ({results['threads']} threads), flags: {results['flags']}. Batch {BATCH}; "
+        "decode: ms per image on one thread; model: img/s on decoded pixels; bound: what decode and model allow "
+        "together on these cores.",
         "",
-        "| model | images | variant | img/s | x reference | cosine to reference | text q/s | text p50 / p95 ms "
-        "| peak RAM MB |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|",
+        "| model | images | variant | img/s | x reference | cosine to reference | decode ms | model img/s "
+        "| bound img/s | of bound | text p50 / p95 ms | peak RAM MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for row in results["rows"]:
         if "error" in row:
-            lines.append(f"| {row['model']} | {row['source']} | {row['variant']} | error: {row['error']} | | | | | |")
+            lines.append(f"| {row['model']} | {row['source']} | {row['variant']} | error: {row['error']} |" + " |" * 8)
             continue
-        text = f"{row.get('texts_per_s', '')}"
         latency = f"{row['text_p50_ms']} / {row['text_p95_ms']}" if "text_p50_ms" in row else ""
         lines.append(
             f"| {row['model']} | {row['source']} | {row['variant']} | {row['images_per_s']} | {row['speedup']} "
-            f"| {row['cosine_to_reference']} | {text} | {latency} | {row['peak_mb']} |"
+            f"| {row['cosine_to_reference']} | {row.get('decode_ms', '')} | {row.get('model_images_per_s', '')} "
+            f"| {row.get('bound_images_per_s', '')} | {row.get('of_bound', '')} | {latency} | {row['peak_mb']} |"
         )
+    lines += ["", *summary(results["rows"])]
+    for model, text in results.get("choices", {}).items():
+        lines += ["", f"Automatic choice for {model}, as `fashionclip models --explain-backend` prints it:", "```"]
+        lines += [text, "```"]
+    if results.get("decoders"):
+        lines += [
+            "",
+            "| model | images | decoder | ms per image | mean pixel difference /255 | cosine to full decode |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        for row in results["decoders"]:
+            lines.append(
+                f"| {row['model']} | {row['source']} | {row['decoder']} | {row['ms_per_image']} "
+                f"| {row.get('pixel_difference', 0)} | {row.get('cosine_to_full_decode', 1)} |"
+            )
+    if results.get("split"):
+        lines += ["", "| model | images | inference threads | decoding workers | img/s |", "|---|---|---:|---:|---:|"]
+        for row in results["split"]:
+            speed = row.get("images_per_s", f"error: {row.get('error')}")
+            lines.append(f"| {row['model']} | {row['source']} | {row['threads']} | {row['workers']} | {speed} |")
     return "\n".join(lines) + "\n"
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Per model and images: the automatic choice against the fastest candidate and the flag rule."""
+    lines = []
+    for model, source in dict.fromkeys((row["model"], row["source"]) for row in rows):
+        mine = {r["variant"]: r for r in rows if (r["model"], r["source"]) == (model, source) and "error" not in r}
+        candidates = [mine[name] for name in CANDIDATE_ROWS if name in mine]
+        if AUTOMATIC not in mine or not candidates:
+            continue
+        auto, fastest = mine[AUTOMATIC], max(candidates, key=lambda r: r["images_per_s"])
+        line = (
+            f"- {model}, {source}: automatic ({auto['backend']} {auto['precision']}) {auto['images_per_s']} img/s "
+            f"= {auto['images_per_s'] / fastest['images_per_s']:.2f} of the fastest candidate "
+            f"({fastest['variant']}, {fastest['images_per_s']} img/s)"
+        )
+        rule = mine.get("flag rule (FASHIONCLIP_AUTO=rule)")
+        if rule:
+            line += f"; {auto['images_per_s'] / rule['images_per_s']:.2f}x the flag rule's choice"
+        lines.append(line)
+    return lines
 
 
 def main() -> int:
@@ -204,12 +352,15 @@ def main() -> int:
     parser.add_argument("--kagl", type=int, default=512, help="kagl JPEGs to embed")
     parser.add_argument("--hires", type=int, default=64, help="hires JPEGs to embed")
     parser.add_argument("--models", default="vit-b-32,fashion-clip-mini")
+    parser.add_argument("--variants", default=None, help="comma-separated variant names (default: all)")
+    parser.add_argument("--decode", action="store_true", help="also compare the JPEG decoders")
+    parser.add_argument("--split", action="store_true", help="also time each thread split of the automatic choice")
     parser.add_argument("--output", default=None)
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args()
 
-    from fashionclip.loading import local_checkpoint
-    from fashionclip.machine import cpu_flags, cpu_name, default_precision
+    from fashionclip.loading import backend_choice, local_checkpoint
+    from fashionclip.machine import cpu_flags, cpu_name
     from fashionclip.testing import write_vit_b32
 
     data = Path(args.data)
@@ -219,25 +370,48 @@ def main() -> int:
     }
     with open(data / "kagl" / "styles.csv") as handle:
         texts = [line.rsplit(",", 1)[-1].strip() for line in handle.readlines()[1:1001]]
+    variants = VARIANTS
+    if args.variants:
+        variants = {name: VARIANTS[name] for name in args.variants.split(",")}
     import torch
 
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx_vnni", "avx2")))
     native_bf16 = bool({"amx_bf16", "avx512_bf16"} & set(flags))
+    cores = os.cpu_count() or 1
     results = {
         "cpu": cpu_name(),
         "threads": torch.get_num_threads(),
         "flags": ", ".join(flags) or "none of avx2/avx512/amx",
-        "automatic": "/".join(default_precision("cpu")),
         "rows": [],
+        "choices": {},
+        "decoders": [],
+        "split": [],
     }
     with tempfile.TemporaryDirectory() as folder:
-        os.environ["FASHIONCLIP_CACHE"] = folder  # ONNX exports of this run's checkpoints go away with it
+        # exports and the measured choice of this run's checkpoints go away with it
+        os.environ["FASHIONCLIP_CACHE"] = folder
         for model in args.models.split(","):
             if model == "vit-b-32":
                 path, name = str(write_vit_b32(Path(folder) / "vit-b-32")), "ViT-B/32 (random weights)"
             else:
                 path, name = str(local_checkpoint(model)[1]), model
-            results["rows"] += run(name, path, sources, texts, native_bf16)
+            results["rows"] += run(name, path, sources, texts, native_bf16, variants)
+            if AUTOMATIC in variants:
+                results["choices"][name] = backend_choice(path).explain()
+            for source, files in sources.items():
+                if args.decode:
+                    rows = isolated(decoders, path, files)
+                    rows = rows if isinstance(rows, list) else [{"decoder": "error", "ms_per_image": rows["error"]}]
+                    results["decoders"] += [{"model": name, "source": source, **row} for row in rows]
+                if args.split and source.startswith("hires"):
+                    splits = sorted({(cores, 1), (cores, cores), (cores, cores + 1), (1, 1), (1, cores)})
+                    for threads, workers in splits:
+                        found = isolated(ours, path, files, {"threads": threads, "workers": workers}, texts[:20])
+                        speed = {"images_per_s": round(found["images_per_s"], 1)} if "error" not in found else found
+                        results["split"].append(
+                            {"model": name, "source": source, "threads": threads, "workers": workers, **speed}
+                        )
+                        print(json.dumps(results["split"][-1]), flush=True)
     print(markdown(results))
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2))

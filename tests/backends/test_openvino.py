@@ -79,6 +79,10 @@ def test_the_conversion_is_cached_and_never_left_half_written(tiny_checkpoint, m
     ]
     record = json.loads((folder / "export.json").read_text())
     assert record["ir"] == "int8" and 0.99 <= record["fidelity"]["int8"]["image_cosine_min"] <= 1.0
+    # the image tower quantised (int8 weights and activations), the text tower's weights compressed
+    assert "FakeQuantize" in (folder / "vision.xml").read_text()
+    text_ir = (folder / "text.xml").read_text()
+    assert 'element_type="i8"' in text_ir and "FakeQuantize" not in text_ir
     monkeypatch.setattr(openvino, "convert", broken)  # a second load must not convert again
     assert load_model(str(tiny_checkpoint), backend="openvino", precision="int8").backend.folder == folder
     # bf16 runs the fp32 IR: one conversion, then measured once on its first use
@@ -88,7 +92,7 @@ def test_the_conversion_is_cached_and_never_left_half_written(tiny_checkpoint, m
     monkeypatch.setattr(openvino, "convert", broken)
     bf16 = load_model(str(tiny_checkpoint), backend="openvino", precision="bf16").backend
     assert (
-        bf16.folder.name.endswith("-fp32")
+        bf16.folder == openvino.export_folder(tmp_path / "openvino", folder.name.split("-")[0], "fp32")
         and "bf16" in json.loads((bf16.folder / "export.json").read_text())["fidelity"]
     )
 

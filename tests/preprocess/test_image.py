@@ -191,10 +191,13 @@ def large_jpeg(tmp_path):
 def test_draft_decoding_is_faithful_and_engaged(large_jpeg):
     config = PreprocessConfig()
     exact = ImagePreprocessor(config, draft=0)(large_jpeg)
-    fast = ImagePreprocessor(config)(large_jpeg)  # default draft=2
-    # back to 0-255 units: a small fraction of one grey level on average
-    difference = np.abs(fast - exact) * np.asarray(config.std, dtype=np.float32)[:, None, None] * 255
-    assert difference.mean() < 0.5
+    std = np.asarray(config.std, dtype=np.float32)[:, None, None] * 255  # back to 0-255 units
+    # the default, draft=1 (a shorter side of at least 224 decoded): under one grey level on average
+    # (0.78 on the catalogue's 1800x2400 photos, at embedding cosine 0.99999: benchmarks/speed.py)
+    assert ImagePreprocessor(config).draft == 1
+    assert (np.abs(ImagePreprocessor(config)(large_jpeg) - exact) * std).mean() < 1.0
+    # draft=2 (at least 448): a fraction of one grey level
+    assert (np.abs(ImagePreprocessor(config, draft=2)(large_jpeg) - exact) * std).mean() < 0.5
     assert load_image(large_jpeg, min_side=448).size == (600, 800)  # decoded at half scale (1200 / 448 < 4)
     assert load_image(large_jpeg, min_side=224).size == (300, 400)  # a quarter
     assert load_image(large_jpeg).size == (1200, 1600)
