@@ -257,6 +257,7 @@ class Encoder:
         backend and precision it runs with."""
         digest = hashlib.sha256(repr((self.spec.name, self.spec.source, self.preprocess)).encode())
         digest.update(f"{type(self.backend).__name__}:{getattr(self.backend, 'precision', '')}".encode())
+        digest.update(getattr(self.backend, "towers", "").encode())  # a paired backend's two engines
         digest.update(checkpoint_fingerprint(self.checkpoint).encode())
         return digest.hexdigest()[:16]
 

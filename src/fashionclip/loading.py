@@ -9,12 +9,13 @@ Hub checkpoints come through ``huggingface_hub``, so its cache and
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -270,6 +271,11 @@ def _with_precision(
     if automatic_pair and device == "cpu" and not open_clip and mode() == "measure":
         choice = measured_choice(runner, path, preprocess, tokenizer)
         backend, precision = choice.backend, choice.precision
+        if choice.text_pair != (backend, precision):  # another engine answers queries clearly faster
+            from fashionclip.backends.paired import PairedBackend
+
+            images = _candidate(backend, precision, runner, path, preprocess, tokenizer)
+            return PairedBackend(images, _candidate(*choice.text_pair, runner, path, preprocess, tokenizer))
     auto_backend, auto_precision = default_precision(device)
     if open_clip and auto_backend == "onnx":
         auto_backend, auto_precision = "torch", "fp32"
@@ -319,9 +325,7 @@ def measured_choice(runner: Any, path: Path, preprocess: PreprocessConfig, token
     key = choice_key(checkpoint_fingerprint(path), cpu_name(), flags)
 
     def build(backend: str, precision: str) -> Any:
-        if backend == "torch":  # bf16 autocast over the same weights
-            return TorchHFBackend(runner.model, device="cpu", dtype=runner.dtype, autocast=torch.bfloat16)
-        return _exported(backend, runner, path, preprocess, tokenizer, precision, automatic=False)
+        return _candidate(backend, precision, runner, path, preprocess, tokenizer)
 
     def batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         log.warning(
@@ -331,7 +335,19 @@ def measured_choice(runner: Any, path: Path, preprocess: PreprocessConfig, token
         )
         return _calibration(preprocess, tokenizer)
 
-    return choose(key, candidates(flags), build, runner, batch, cpu_name())
+    return choose(key, candidates(flags), build, runner, batch, cpu_name(), load=lambda: _decoding(preprocess))
+
+
+def _candidate(
+    backend: str, precision: str, runner: Any, path: Path, preprocess: PreprocessConfig, tokenizer: TextTokenizer
+) -> Any:
+    """A measured candidate's runner, made from ``runner`` (the checkpoint's torch fp32 backend):
+    itself, bf16 autocast over the same weights, or an export."""
+    if backend == "torch":
+        if precision == "fp32":
+            return runner
+        return TorchHFBackend(runner.model, device="cpu", dtype=runner.dtype, autocast=torch.bfloat16)
+    return _exported(backend, runner, path, preprocess, tokenizer, precision, automatic=False)
 
 
 def onnx_cache_dir() -> Path:
@@ -391,6 +407,24 @@ def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tupl
     pixels = np.stack([images(root / row["image"]) for row in picked])
     tokens = tokenizer([row["title"] for row in picked])
     return pixels, tokens.input_ids, tokens.attention_mask
+
+
+def _decoding(preprocess: PreprocessConfig) -> Callable[[], Any]:
+    """The work :meth:`Encoder.encode_images` runs beside the model, for the measured choice to time
+    each image tower next to: decoding and preprocessing one catalogue-size JPEG (a photo of the
+    bundled sample enlarged to 1800x2400)."""
+    from PIL import Image
+
+    from fashionclip.preprocess.image import ImagePreprocessor
+    from fashionclip.sample import sample_catalog
+
+    root, rows = sample_catalog()
+    with Image.open(root / rows[0]["image"]) as photo:
+        large = photo.convert("RGB").resize((1800, 2400), Image.Resampling.BICUBIC)
+    encoded = io.BytesIO()
+    large.save(encoded, "JPEG", quality=90)
+    data, images = encoded.getvalue(), ImagePreprocessor(preprocess)
+    return lambda: images(data)
 
 
 def is_open_clip(path: Path, spec: ModelSpec) -> bool:
