@@ -33,15 +33,16 @@ HEADLINE = ("weighted_f1", "macro_f1", "accuracy", "recall@1", "recall@10", "mrr
 def scores(model: str, data: str, tasks: str, backend: str, precision: str, folder: Path) -> dict[str, float]:
     """``{"dataset / task / metric": value}`` of one ``fashionclip eval`` run."""
     out = folder / f"{backend}-{precision}"
-    command = [sys.executable, "-m", "fashionclip", "eval", "--models", model, "--data", data, "--tasks", tasks]
+    command = [sys.executable, "-m", "fashionclip.cli.main", "eval", "--models", model, "--data", data]
+    command += ["--tasks", tasks]
     command += ["-o", str(out), "--no-plots", "--no-cache", "--no-progress", "--backend", backend]
     command += ["--precision", precision]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     found: dict[str, float] = {}
     for result in json.loads((out / "results.json").read_text())["results"]:
-        for metric, value in (result.get("metrics") or {}).items():
-            if isinstance(value, (int, float)) and metric.lower() in HEADLINE:
-                found[f"{result['dataset']} / {result['task']} / {metric}"] = float(value)
+        for metric, score in result["scores"].items():
+            if metric.lower() in HEADLINE or metric == result["main"]:
+                found[f"{result['dataset']} / {result['task']} / {metric}"] = float(score["value"])
     return found
 
 
