@@ -20,6 +20,24 @@ def test_registry_lists_the_required_checkpoints_with_licenses():
     assert specs["marqo-fashion-clip"].format == "open_clip"
     assert specs["marqo-fashion-siglip"].license == "Apache-2.0"
     assert specs["marqo-fashion-siglip"].preprocess.resize_mode == "squash"
+    # the families beyond CLIP (issue 24): each with its license and languages
+    families = {
+        "chinese-clip-vit-b-16": ("hf-hub:OFA-Sys/chinese-clip-vit-base-patch16", "MIT", "zh"),
+        "chinese-clip-vit-l-14": ("hf-hub:OFA-Sys/chinese-clip-vit-large-patch14", "MIT", "zh"),
+        "siglip2-base": ("hf-hub:google/siglip2-base-patch16-224", "Apache-2.0", "multilingual"),
+        "siglip2-base-naflex": ("hf-hub:google/siglip2-base-patch16-naflex", "Apache-2.0", "multilingual"),
+        "siglip-base-multilingual": (
+            "hf-hub:google/siglip-base-patch16-256-multilingual",
+            "Apache-2.0",
+            "multilingual",
+        ),
+        "altclip": ("hf-hub:BAAI/AltCLIP", "CreativeML OpenRAIL-M", "zh+en"),
+        "marqo-ecommerce-b": ("hf-hub:Marqo/marqo-ecommerce-embeddings-B", "Apache-2.0", "en"),
+        "marqo-ecommerce-l": ("hf-hub:Marqo/marqo-ecommerce-embeddings-L", "Apache-2.0", "en"),
+    }
+    for name, (source, license, languages) in families.items():
+        assert (specs[name].source, specs[name].license, specs[name].languages) == (source, license, languages)
+    assert specs["siglip2-base-naflex"].preprocess.pixel_shape == (257, 768)
     for spec in specs.values():
         assert spec.preprocess.image_size > 0 and spec.preprocess.context_length > 0
         assert "{}" in spec.prompt_template

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-ResizeMode = Literal["shortest", "squash"]
+ResizeMode = Literal["shortest", "squash", "naflex"]
 Interpolation = Literal["bicubic", "bilinear", "nearest", "lanczos", "box", "hamming"]
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -37,12 +37,18 @@ class PreprocessConfig:
     pad_to_context_length: bool = False
     # transformers floors the centre-crop offset, torchvision (open_clip) rounds it
     crop_offset: Literal["floor", "round"] = "floor"
+    # SigLIP 2 NaFlex (resize_mode="naflex"): the image keeps its aspect ratio, resized so that it
+    # cuts into at most ``max_patches`` squares of ``patch_size`` pixels
+    patch_size: int = 16
+    max_patches: int = 256
 
     def __post_init__(self) -> None:
         if self.image_size <= 0 or self.resize <= 0:
             raise ValueError(f"image sizes must be positive, got image_size={self.image_size}, resize={self.resize}")
-        if self.resize_mode not in ("shortest", "squash"):
-            raise ValueError(f"resize_mode must be 'shortest' or 'squash', got {self.resize_mode!r}")
+        if self.resize_mode not in ("shortest", "squash", "naflex"):
+            raise ValueError(f"resize_mode must be 'shortest', 'squash' or 'naflex', got {self.resize_mode!r}")
+        if self.patch_size <= 0 or self.max_patches <= 0:
+            raise ValueError(f"patch_size and max_patches must be positive, got {self.patch_size}, {self.max_patches}")
         if self.interpolation not in _PIL_RESAMPLE_NAMES.values():
             raise ValueError(
                 f"interpolation must be one of {sorted(_PIL_RESAMPLE_NAMES.values())}, got {self.interpolation!r}"
@@ -54,12 +60,27 @@ class PreprocessConfig:
         if self.context_length < 2:
             raise ValueError(f"context_length must be at least 2, got {self.context_length}")
 
+    @property
+    def pixel_shape(self) -> tuple[int, int, int] | tuple[int, int]:
+        """The shape of one preprocessed image: (3, S, S), or for NaFlex (1 + max_patches,
+        3 * patch_size**2): a header row holding the patch grid's height and width, then the
+        patches, zero-padded."""
+        if self.resize_mode == "naflex":
+            return (1 + self.max_patches, 3 * self.patch_size**2)
+        return (3, self.image_size, self.image_size)
+
     def with_hf_processor(self, processor: dict[str, Any]) -> PreprocessConfig:
         """This config overridden by a Hugging Face ``preprocessor_config.json`` dict.
 
         Understands both the transformers 4.x and 5.x spellings of sizes.
         """
         updates: dict[str, Any] = {}
+        if "max_num_patches" in processor:  # SigLIP 2 NaFlex: no fixed size at all
+            patch, most = int(processor.get("patch_size", self.patch_size)), int(processor["max_num_patches"])
+            # the side of the square a NaFlex image is about as large as: what draft decoding aims at
+            side = patch * max(1, int(most**0.5))
+            updates.update(resize_mode="naflex", patch_size=patch, max_patches=most, resize=side, image_size=side)
+            updates["interpolation"] = "bilinear"  # Siglip2ImageProcessor's default resample
         size = processor.get("size")
         if isinstance(size, int):
             updates["resize"] = size
@@ -104,3 +125,5 @@ class ModelSpec:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     prompt_template: str = "a photo of a {}"
     url: str | None = None
+    # the languages its text tower was trained on: "en", "zh+en", "multilingual" ...
+    languages: str = "en"

@@ -388,9 +388,9 @@ class Encoder:
         as one forward pass: float32 ``(B, D)``. For callers that decode images themselves (a server
         decoding each request in its own thread, then batching requests together)."""
         pixels = np.asarray(pixels, dtype=np.float32)
-        size = self.preprocess.image_size
-        if pixels.ndim != 4 or pixels.shape[1:] != (3, size, size):
-            raise ValueError(f"pixels of shape {pixels.shape}; expected (B, 3, {size}, {size})")
+        shape = self.preprocess.pixel_shape
+        if pixels.ndim != 1 + len(shape) or pixels.shape[1:] != shape:
+            raise ValueError(f"pixels of shape {pixels.shape}; expected (B, {', '.join(map(str, shape))})")
         return self._finish([self.backend.encode_pixels(pixels)], normalize)
 
     # ----------------------------------------------------------------- texts

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fashionclip._extras import require
 from fashionclip.backends.torch_hf import TorchHFBackend
 from fashionclip.config import PRECISIONS, ModelSpec, PreprocessConfig
 from fashionclip.encoder import Encoder
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _CONFIG_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-_HF_MODEL_TYPES = ("clip", "siglip", "siglip2")
+# the transformers model types loaded here: each has get_image_features / get_text_features
+_HF_MODEL_TYPES = ("clip", "siglip", "siglip2", "chinese_clip", "altclip")
+# models whose text tower pools the last token, trained on texts padded to the full length
+_FIXED_LENGTH_TEXT = ("siglip", "siglip2")
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -236,7 +240,8 @@ def load_model(
         runner, tokenizer, preprocess = load_hf(path, spec, device=device_str, dtype=torch_dtype)
     torch_runner = runner
     if dtype is None:
-        runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, open_clip)
+        only = _torch_only(runner, open_clip)
+        runner = _with_precision(runner, path, spec, preprocess, tokenizer, device_str, backend, precision, only)
     # an exported model holds no torch model: what needs one (patch and gradient heatmaps) loads it then
     load_torch = None if runner is torch_runner else partial(_torch_backend, path, spec, device_str)
     # the spec of a loaded encoder describes the checkpoint actually loaded
@@ -260,15 +265,15 @@ def _with_precision(
     device: str,
     backend: str | None,
     precision: str | None,
-    open_clip: bool,
+    torch_only: str | None,
 ) -> Any:
     """The runner for the asked (or automatic) backend and precision, with a clear error for
-    combinations that cannot run."""
+    combinations that cannot run. ``torch_only`` says why no engine exports this model (None: they do)."""
     from fashionclip.machine import default_precision
     from fashionclip.tuning import mode
 
     automatic_pair = backend in (None, "auto") and precision in (None, "auto")
-    if automatic_pair and device == "cpu" and not open_clip and mode() == "measure":
+    if automatic_pair and device == "cpu" and not torch_only and mode() == "measure":
         choice = measured_choice(runner, path, preprocess, tokenizer)
         backend, precision = choice.backend, choice.precision
         if choice.text_pair != (backend, precision):  # another engine answers queries clearly faster
@@ -277,7 +282,7 @@ def _with_precision(
             images = _candidate(backend, precision, runner, path, preprocess, tokenizer)
             return PairedBackend(images, _candidate(*choice.text_pair, runner, path, preprocess, tokenizer))
     auto_backend, auto_precision = default_precision(device)
-    if open_clip and auto_backend == "onnx":
+    if torch_only and auto_backend == "onnx":
         auto_backend, auto_precision = "torch", "fp32"
     if backend in (None, "auto"):
         # a precision asked for picks the backend that runs it
@@ -289,8 +294,8 @@ def _with_precision(
         precision = "int8" if exporting else (auto_precision if auto_backend == "torch" else "fp32")
     if backend in EXPORTING:
         engine = EXPORTING[backend]
-        if open_clip:
-            raise ValueError(f"model {spec.name!r}: the {engine} backend supports transformers CLIP checkpoints only")
+        if torch_only:
+            raise ValueError(f"model {spec.name!r} is {torch_only}: the {engine} backend does not export it; use torch")
         if device != "cpu":
             raise ValueError(f"the {engine} backend runs on the CPU; use backend='torch' on CUDA")
         return _exported(backend, runner, path, preprocess, tokenizer, precision, automatic)
@@ -303,6 +308,16 @@ def _with_precision(
     return runner
 
 
+def _torch_only(runner: Any, open_clip: bool) -> str | None:
+    """Why only torch runs this model (what it is), or None where ONNX and OpenVINO export it."""
+    if open_clip:
+        return "an open_clip checkpoint"
+    if getattr(runner, "naflex", False):
+        # its image tower takes a variable number of patches with a mask: traced at one size only
+        return "a SigLIP 2 NaFlex checkpoint"
+    return None
+
+
 def backend_choice(name: str = DEFAULT_MODEL) -> Any:
     """The measured :class:`~fashionclip.tuning.Choice` for checkpoint ``name`` on this machine
     (measured now if it never was here): what an automatic ``load_model`` runs, and why."""
@@ -310,6 +325,9 @@ def backend_choice(name: str = DEFAULT_MODEL) -> Any:
     if is_open_clip(path, resolved.spec):
         raise ValueError(f"model {name!r} is an open_clip checkpoint: it runs on torch only, nothing to measure")
     runner, tokenizer, preprocess = load_hf(path, resolved.spec, device="cpu", dtype=torch.float32)
+    only = _torch_only(runner, False)
+    if only:
+        raise ValueError(f"model {name!r} is {only}: it runs on torch only, nothing to measure")
     return measured_choice(runner, path, preprocess, tokenizer)
 
 
@@ -481,7 +499,7 @@ def load_hf(
     model_type = config.get("model_type")
     if model_type not in _HF_MODEL_TYPES:
         raise ModelNotAvailableError(
-            f"model {name!r}: {path} holds a {model_type!r} model; only CLIP and SigLIP checkpoints are supported"
+            f"model {name!r}: {path} holds a {model_type!r} model; supported model types: {', '.join(_HF_MODEL_TYPES)}"
         )
     try:
         with quiet_transformers():
@@ -494,7 +512,7 @@ def load_hf(
     preprocess = replace(
         preprocess,
         context_length=int(text_config.get("max_position_embeddings", preprocess.context_length)),
-        pad_to_context_length=model_type != "clip",
+        pad_to_context_length=model_type in _FIXED_LENGTH_TEXT,
     )
     if (path / "preprocessor_config.json").exists():
         try:
@@ -503,9 +521,14 @@ def load_hf(
             raise ModelNotAvailableError(f"model {name!r}: unsupported preprocessor_config.json: {exc}") from None
 
     has_tokenizer = any(
-        (path / f).exists() for f in ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer.model")
+        (path / f).exists() for f in ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "tokenizer.model")
     )
     if has_tokenizer:
+        if (path / "spiece.model").exists() and not (path / "tokenizer.json").exists():
+            # SigLIP's and XLM-R's own SentencePiece files: only the sentencepiece package reads them
+            require(
+                "sentencepiece", "multilingual", feature=f"model {name!r} has a SentencePiece tokenizer; sentencepiece"
+            )
         try:
             hf_tokenizer = AutoTokenizer.from_pretrained(path)
         except Exception as exc:
@@ -515,6 +538,11 @@ def load_hf(
         hf_tokenizer = clip_tokenizer()
     else:
         raise ModelNotAvailableError(f"model {name!r}: {path} has no tokenizer files")
+    # RoBERTa-style towers (AltCLIP) have two position slots more than the tokens they take; the
+    # tokenizer's own limit is the one that holds
+    most = getattr(hf_tokenizer, "model_max_length", None)
+    if isinstance(most, int) and 1 < most < preprocess.context_length:
+        preprocess = replace(preprocess, context_length=most)
     tokenizer = TextTokenizer(
         hf_tokenizer, preprocess.context_length, pad_to_context_length=preprocess.pad_to_context_length
     )

@@ -11,6 +11,7 @@ A checkpoint bundled inside this package is just another entry whose source is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -31,6 +32,9 @@ _SIGLIP_PREPROCESS = PreprocessConfig(
     context_length=64,
     pad_to_context_length=True,
 )
+
+# Chinese-CLIP's processor: a square resize to 224, no crop
+_CHINESE_CLIP_PREPROCESS = PreprocessConfig(image_size=224, resize=224, resize_mode="squash", context_length=52)
 
 _MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -90,6 +94,118 @@ _MODELS: tuple[ModelSpec, ...] = (
         embedding_dim=512,
         prompt_template="a photo of a {}",
         url="https://huggingface.co/Marqo/marqo-fashionCLIP",
+    ),
+    ModelSpec(
+        name="marqo-ecommerce-b",
+        source="hf-hub:Marqo/marqo-ecommerce-embeddings-B",
+        format="open_clip",
+        family="SigLIP ViT-B/16 (open_clip)",
+        license="Apache-2.0",
+        description="Marqo-Ecommerce-B, GCL-trained on Google Shopping and Amazon products (needs fashionclip[openclip])",
+        embedding_dim=768,
+        preprocess=_SIGLIP_PREPROCESS,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/Marqo/marqo-ecommerce-embeddings-B",
+    ),
+    ModelSpec(
+        name="marqo-ecommerce-l",
+        source="hf-hub:Marqo/marqo-ecommerce-embeddings-L",
+        format="open_clip",
+        family="SigLIP ViT-L/16, 384 px (open_clip)",
+        license="Apache-2.0",
+        description="Marqo-Ecommerce-L, the large variant of Marqo-Ecommerce-B (needs fashionclip[openclip])",
+        embedding_dim=1024,
+        preprocess=replace(_SIGLIP_PREPROCESS, image_size=384, resize=384),
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/Marqo/marqo-ecommerce-embeddings-L",
+    ),
+    ModelSpec(
+        name="chinese-clip-vit-b-16",
+        source="hf-hub:OFA-Sys/chinese-clip-vit-base-patch16",
+        format="hf",
+        family="Chinese-CLIP ViT-B/16 + RoBERTa-wwm-base",
+        license="MIT",
+        description="Chinese-CLIP (Yang et al. 2022), trained on 200M Chinese image-text pairs; Chinese queries",
+        embedding_dim=512,
+        preprocess=_CHINESE_CLIP_PREPROCESS,
+        prompt_template="一张{}的照片",
+        url="https://huggingface.co/OFA-Sys/chinese-clip-vit-base-patch16",
+        languages="zh",
+    ),
+    ModelSpec(
+        name="chinese-clip-vit-l-14",
+        source="hf-hub:OFA-Sys/chinese-clip-vit-large-patch14",
+        format="hf",
+        family="Chinese-CLIP ViT-L/14 + RoBERTa-wwm-base",
+        license="MIT",
+        description="Chinese-CLIP large; Chinese queries",
+        embedding_dim=768,
+        preprocess=_CHINESE_CLIP_PREPROCESS,
+        prompt_template="一张{}的照片",
+        url="https://huggingface.co/OFA-Sys/chinese-clip-vit-large-patch14",
+        languages="zh",
+    ),
+    ModelSpec(
+        name="siglip2-base",
+        source="hf-hub:google/siglip2-base-patch16-224",
+        format="hf",
+        family="SigLIP 2 ViT-B/16, 224 px (FixRes), Gemma tokenizer",
+        license="Apache-2.0",
+        description="SigLIP 2 (Tschannen et al. 2025), multilingual; loaded as transformers SiglipModel",
+        embedding_dim=768,
+        preprocess=_SIGLIP_PREPROCESS,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/google/siglip2-base-patch16-224",
+        languages="multilingual",
+    ),
+    ModelSpec(
+        name="siglip2-base-naflex",
+        source="hf-hub:google/siglip2-base-patch16-naflex",
+        format="hf",
+        family="SigLIP 2 ViT-B/16 NaFlex (native aspect ratio, up to 256 patches)",
+        license="Apache-2.0",
+        description="SigLIP 2 NaFlex: images keep their aspect ratio; torch only (no ONNX/OpenVINO export)",
+        embedding_dim=768,
+        preprocess=PreprocessConfig(
+            resize_mode="naflex",
+            patch_size=16,
+            max_patches=256,
+            resize=256,
+            image_size=256,
+            interpolation="bilinear",
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            context_length=64,
+            pad_to_context_length=True,
+        ),
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/google/siglip2-base-patch16-naflex",
+        languages="multilingual",
+    ),
+    ModelSpec(
+        name="siglip-base-multilingual",
+        source="hf-hub:google/siglip-base-patch16-256-multilingual",
+        format="hf",
+        family="SigLIP ViT-B/16, 256 px, multilingual SentencePiece tokenizer",
+        license="Apache-2.0",
+        description="the multilingual SigLIP (Zhai et al. 2023); its tokenizer needs fashionclip[multilingual]",
+        embedding_dim=768,
+        preprocess=replace(_SIGLIP_PREPROCESS, image_size=256, resize=256),
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/google/siglip-base-patch16-256-multilingual",
+        languages="multilingual",
+    ),
+    ModelSpec(
+        name="altclip",
+        source="hf-hub:BAAI/AltCLIP",
+        format="hf",
+        family="AltCLIP: CLIP ViT-L/14 + XLM-R large text tower",
+        license="CreativeML OpenRAIL-M",
+        description="AltCLIP (Chen et al. 2022), bilingual Chinese-English text tower distilled from CLIP",
+        embedding_dim=768,
+        prompt_template="a photo of a {}",
+        url="https://huggingface.co/BAAI/AltCLIP",
+        languages="zh+en",
     ),
     ModelSpec(
         name="marqo-fashion-siglip",

@@ -81,6 +81,30 @@ class KeywordEncoder:
     """
 
     WORDS = ("red", "blue", "green", "black", "white", "yellow", "dress", "shirt", "shoes", "bag", "jeans", "midi")
+    # a multilingual stand-in: Chinese words (no spaces between them) name the same directions
+    CHINESE = {
+        "红色": "red",
+        "红": "red",
+        "蓝色": "blue",
+        "蓝": "blue",
+        "绿色": "green",
+        "绿": "green",
+        "黑色": "black",
+        "黑": "black",
+        "白色": "white",
+        "白": "white",
+        "黄色": "yellow",
+        "黄": "yellow",
+        "连衣裙": "dress",
+        "裙子": "dress",
+        "衬衫": "shirt",
+        "鞋子": "shoes",
+        "鞋": "shoes",
+        "包包": "bag",
+        "包": "bag",
+        "牛仔裤": "jeans",
+        "中长": "midi",
+    }
     COLOURS = {
         "red": (200, 30, 30),
         "blue": (30, 30, 200),
@@ -124,8 +148,7 @@ class KeywordEncoder:
         batch = [texts] if single else list(texts)
         out = np.zeros((len(batch), self.embedding_dim), dtype=np.float32)
         for row, text in enumerate(batch):
-            words = str(text).lower().replace(",", " ").split()
-            for word in words:
+            for word in self.words(str(text)):
                 if word in self.WORDS:
                     out[row, self.WORDS.index(word)] += 1.0
             if not out[row].any():
@@ -133,6 +156,23 @@ class KeywordEncoder:
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         self.calls += len(batch)
         return out[0] if single else out
+
+    @classmethod
+    def words(cls, text: str) -> list[str]:
+        """The known English words of ``text``: its own, and those its Chinese words name (longest
+        match first, as a Chinese word segmenter reads them)."""
+        found = []
+        for part in text.lower().replace(",", " ").replace("，", " ").split():
+            if part in cls.WORDS:
+                found.append(part)
+                continue
+            start = 0
+            while start < len(part):
+                match = next((t for t in (part[start : start + n] for n in (3, 2, 1)) if t in cls.CHINESE), None)
+                if match:
+                    found.append(cls.CHINESE[match])
+                start += len(match) if match else 1
+        return found
 
     def encode_images(
         self, items, *, batch_size: int = 32, normalize: bool = True, show_progress=None, on_error: str = "raise"

@@ -62,14 +62,24 @@ def test_adapter_matches_open_clip(tmp_path: Path, sample_images, photo_rgb, pre
     assert np.abs(encoder.encode_texts(texts) - ref_texts).max() < 1e-5
 
 
-def test_open_clip_registry_entry_through_the_offline_cache(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("name", "repo"),
+    [
+        ("marqo-fashion-clip", "Marqo/marqo-fashionCLIP"),
+        ("marqo-ecommerce-b", "Marqo/marqo-ecommerce-embeddings-B"),
+        ("marqo-ecommerce-l", "Marqo/marqo-ecommerce-embeddings-L"),
+    ],
+)
+def test_open_clip_registry_entry_through_the_offline_cache(tmp_path: Path, name, repo):
     from tests.conftest import add_to_fake_hf_cache
 
     path = _write(tmp_path / "marqo", {})
-    add_to_fake_hf_cache("Marqo/marqo-fashionCLIP", path)
-    encoder = fashionclip.load_model("marqo-fashion-clip")
-    assert encoder.name == "marqo-fashion-clip" and encoder.license == "Apache-2.0"
+    add_to_fake_hf_cache(repo, path)
+    encoder = fashionclip.load_model(name)
+    assert encoder.name == name and encoder.license == "Apache-2.0"
+    # the checkpoint's own open_clip_config.json, not the registry's fallback, sets the sizes
     assert encoder.embedding_dim == 16 and encoder.preprocess.crop_offset == "round"
+    assert encoder.preprocess.image_size == 32
 
 
 @pytest.mark.parametrize("kind", ["xeon-amx", "epyc-avx512-bf16", "epyc-avx2"])

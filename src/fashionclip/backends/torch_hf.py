@@ -1,4 +1,5 @@
-"""PyTorch backend for Hugging Face-format CLIP / SigLIP checkpoints."""
+"""PyTorch backend for Hugging Face-format CLIP-family checkpoints (CLIP, SigLIP, SigLIP 2, Chinese-CLIP,
+AltCLIP)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from fashionclip.backends.clip_internals import ClipInternals
+from fashionclip.preprocess.image import naflex_inputs
 
 
 def pooled(output: Any) -> torch.Tensor:
@@ -61,6 +63,8 @@ class TorchHFBackend(TorchPrecision):
         self.logit_scale = float(scale.detach().float().exp()) if scale is not None else 1.0
         patch = getattr(getattr(config, "vision_config", None), "patch_size", None)
         self.patch_size = int(patch) if isinstance(patch, int) else None
+        # SigLIP 2 NaFlex takes patch sequences with a mask and grid shapes, not square images
+        self.naflex = getattr(config, "model_type", None) == "siglip2"
 
     def internals(self) -> ClipInternals | None:
         """Patch tokens and gradients of the vision tower (CLIP checkpoints; None for others)."""
@@ -68,9 +72,17 @@ class TorchHFBackend(TorchPrecision):
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        batch = torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)  # (B, 3, S, S)
+        if self.naflex:
+            values, mask, shapes = naflex_inputs(pixels)
+            inputs = {
+                "pixel_values": torch.from_numpy(values).to(device=self.device, dtype=self.dtype),  # (B, N, P)
+                "pixel_attention_mask": torch.from_numpy(mask).to(self.device),
+                "spatial_shapes": torch.from_numpy(shapes).to(self.device),
+            }
+        else:
+            inputs = {"pixel_values": torch.from_numpy(pixels).to(device=self.device, dtype=self.dtype)}  # (B, 3, S, S)
         with self._context():
-            features = pooled(self.model.get_image_features(pixel_values=batch))  # (B, D)
+            features = pooled(self.model.get_image_features(**inputs))  # (B, D)
         return features.float().cpu().numpy()
 
     @torch.inference_mode()

@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(spec) for spec in specs], indent=2))
         return 0
-    rows = [("name", "source", "family", "dim", "license")]
+    rows = [("name", "source", "family", "dim", "languages", "license")]
     for spec in specs:
         name = spec.name + (" (default)" if spec.name == DEFAULT_MODEL else "")
-        rows.append((name, spec.source, spec.family, str(spec.embedding_dim or "?"), spec.license))
+        rows.append((name, spec.source, spec.family, str(spec.embedding_dim or "?"), spec.languages, spec.license))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -11,6 +11,7 @@ and 16-bit / float greyscale is rescaled to 8 bits instead of clipped.
 from __future__ import annotations
 
 import io
+import math
 import os
 import urllib.error
 import urllib.request
@@ -312,6 +313,55 @@ def resize_and_crop(image: Image.Image, config: PreprocessConfig) -> Image.Image
     return image.crop((left, top, left + crop, top + crop))
 
 
+def naflex_size(height: int, width: int, patch: int, max_patches: int) -> tuple[int, int]:
+    """SigLIP 2 NaFlex's target size: the largest scale (found by bisection to 1e-5, as
+    transformers searches it) at which both sides, rounded up to whole patches, cut into at most
+    ``max_patches`` patches; at least one patch a side."""
+
+    def side(scale: float, size: int) -> int:
+        return max(patch, math.ceil(size * scale / patch) * patch)
+
+    low, high = 1e-6, 100.0
+    while high - low >= 1e-5:
+        middle = (low + high) / 2
+        if (side(middle, height) // patch) * (side(middle, width) // patch) <= max_patches:
+            low = middle
+        else:
+            high = middle
+    return side(low, height), side(low, width)
+
+
+def naflex_resize(image: Image.Image, config: PreprocessConfig) -> Image.Image:
+    """``image`` resized to its NaFlex size (aspect ratio kept, whole patches)."""
+    height, width = naflex_size(image.height, image.width, config.patch_size, config.max_patches)
+    if (width, height) == image.size:
+        return image
+    return image.resize((width, height), resample=RESAMPLE[config.interpolation])
+
+
+def naflex_patches(pixels: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Normalised (3, H, W) pixels -> (1 + max_patches, 3 * p * p): a header row with the patch
+    grid's height and width, then each patch's pixels row by row (row, column, channel, as
+    transformers orders them), zero rows after the last patch."""
+    patch = config.patch_size
+    channels, height, width = pixels.shape
+    rows, columns = height // patch, width // patch
+    patches = pixels.reshape(channels, rows, patch, columns, patch).transpose(1, 3, 2, 4, 0)
+    out = np.zeros(config.pixel_shape, dtype=np.float32)
+    out[0, :2] = (rows, columns)
+    out[1 : 1 + rows * columns] = patches.reshape(rows * columns, -1)
+    return out
+
+
+def naflex_inputs(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of :func:`naflex_patches` arrays, (B, 1 + N, P) -> the model's pixel values
+    (B, N, P), attention mask (B, N) and patch grid shapes (B, 2)."""
+    shapes = pixels[:, 0, :2].astype(np.int64)
+    values = np.ascontiguousarray(pixels[:, 1:])
+    mask = (np.arange(values.shape[1])[None, :] < (shapes[:, 0] * shapes[:, 1])[:, None]).astype(np.int64)
+    return values, mask, shapes
+
+
 class ImagePreprocessor:
     """Turns one image input into the (3, S, S) float32 array a checkpoint expects.
 
@@ -338,7 +388,10 @@ class ImagePreprocessor:
         return self.pixels(load_image(item, self.limits, min_side))
 
     def pixels(self, image: Image.Image) -> np.ndarray:
-        """Normalised pixels of an RGB image, channels first."""
+        """Normalised pixels of an RGB image, channels first (NaFlex: as patches,
+        :attr:`PreprocessConfig.pixel_shape`)."""
+        if self.config.resize_mode == "naflex":
+            return naflex_patches(self.normalize(naflex_resize(image, self.config)), self.config)
         return self.normalize(resize_and_crop(image, self.config))
 
     def normalize(self, image: Image.Image) -> np.ndarray:

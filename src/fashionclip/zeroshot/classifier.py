@@ -18,7 +18,19 @@ import numpy as np
 
 from fashionclip.encoder import EncoderProtocol, is_single_image, l2_normalize
 from fashionclip.errors import ClassificationError
+from fashionclip.zeroshot.languages import TEMPLATE_SETS, check_language, detect_language
 from fashionclip.zeroshot.templates import load_templates
+
+# the neutral noun multi-label scores weigh each label against, in the labels' language
+NEGATIVES = {
+    "en": "garment",
+    "zh": "服装",
+    "ja": "衣服",
+    "ko": "의류",
+    "fr": "vêtement",
+    "de": "Kleidung",
+    "es": "prenda",
+}
 
 
 @dataclass(frozen=True)
@@ -32,8 +44,10 @@ class Prediction:
 class ZeroShotClassifier:
     """Classify images (or their embeddings) into ``labels`` with no training.
 
-    ``templates``: None (the model's own prompt template), ``"fashion"`` (the bundled ensemble
-    of 10), a file, a list, or one template;
+    ``templates``: None (the model's own prompt template, or for labels in another language that
+    language's bundled set), ``"fashion"`` (the bundled ensemble of 10), a file, a list, or one
+    template; ``language``: the labels' language (a code of
+    :data:`~fashionclip.zeroshot.languages.LANGUAGES`), or None / "auto" to read it from their script;
     ``prompts``: label -> its own prompt texts, replacing the templates for that label
     (e.g. ``{"Tshirts": ["a photo of a t-shirt"]}``); ``multi_label`` with ``thresholds``
     (one number, or label -> number; 0.5 for labels not named) and ``negative`` (the neutral
@@ -49,11 +63,15 @@ class ZeroShotClassifier:
         prompts: Mapping[str, Sequence[str]] | None = None,
         multi_label: bool = False,
         thresholds: float | Mapping[str, float] = 0.5,
-        negative: str = "garment",
+        negative: str | None = None,
+        language: str | None = None,
     ) -> None:
         self.encoder = encoder
         self.labels = _check_labels(labels)
-        if templates is None:  # the model's own template; on the bundled model it beat the ensemble
+        self.language = check_language(language) or detect_language(self.labels)
+        if templates is None and self.language != "en":
+            templates = TEMPLATE_SETS[self.language]
+        elif templates is None:  # the model's own template; on the bundled model it beat the ensemble
             templates = [encoder.spec.prompt_template or "a photo of a {}"]
         self.templates = load_templates(templates)
         self.prompts = {label: self._prompts_for(label, prompts or {}) for label in self.labels}
@@ -61,7 +79,7 @@ class ZeroShotClassifier:
         if unknown:
             raise ClassificationError(f"prompts for labels that are not in the label set: {sorted(unknown)}")
         self.multi_label = multi_label
-        self.negative = negative
+        self.negative = negative if negative is not None else NEGATIVES.get(self.language, "garment")
         self.thresholds = self._thresholds(thresholds)
         self.logit_scale = float(encoder.logit_scale)
         self._label_embeddings: np.ndarray | None = None

@@ -1,9 +1,12 @@
 """A taxonomy file (YAML) of attributes to tag a catalogue with, and the tagger that applies it.
 
 templates: fashion              # optional: the default template set for every attribute
+language: en                    # optional: the labels' language (else read from their script)
 attributes:
   colour:
     labels: [black, white, red, blue]
+    names:                      # optional: what each label is called in other languages
+      zh: {black: 黑色, white: 白色, red: 红色, blue: 蓝色}
   accessories:
     labels: [belt, scarf, sunglasses]
     multi_label: true
@@ -29,9 +32,10 @@ import numpy as np
 from fashionclip.encoder import EncoderProtocol
 from fashionclip.errors import ClassificationError
 from fashionclip.zeroshot.classifier import Prediction, ZeroShotClassifier
+from fashionclip.zeroshot.languages import check_language
 from fashionclip.zeroshot.templates import load_templates
 
-_KEYS = {"labels", "parent", "multi_label", "thresholds", "templates", "prompts"}
+_KEYS = {"labels", "parent", "multi_label", "thresholds", "templates", "prompts", "names"}
 
 
 @dataclass
@@ -46,13 +50,17 @@ class Attribute:
     thresholds: float | dict[str, float] = 0.5
     templates: list[str] | None = None
     prompts: dict[str, list[str]] = field(default_factory=dict)
+    # language -> label -> its name in that language (the prompts then use that language's templates)
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
 class Taxonomy:
-    """Attributes in an order where every parent comes before its children."""
+    """Attributes in an order where every parent comes before its children; ``language`` is the
+    labels' own language (None: read from their script)."""
 
     attributes: list[Attribute]
+    language: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Taxonomy:
@@ -72,9 +80,13 @@ class Taxonomy:
         unless ``files`` (a taxonomy file of your own may name template files)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("attributes"), Mapping) or not data["attributes"]:
             raise ClassificationError(f"{source}: expected a mapping with 'attributes: {{name: {{labels: [...]}}}}'")
-        unknown = sorted(str(key) for key in set(data) - {"templates", "attributes"})
+        unknown = sorted(str(key) for key in set(data) - {"templates", "attributes", "language"})
         if unknown:
-            raise ClassificationError(f"{source}: unknown keys {unknown}; use 'templates' and 'attributes'")
+            raise ClassificationError(f"{source}: unknown keys {unknown}; use 'templates', 'language' and 'attributes'")
+        try:
+            language = check_language(data.get("language"))
+        except ClassificationError as exc:
+            raise ClassificationError(f"{source}: {exc}") from None
         default_templates = _templates(data.get("templates"), source, files)
         attributes = {}
         for name, spec in data["attributes"].items():
@@ -97,7 +109,7 @@ class Taxonomy:
                     f"{source}: attribute {attribute.name!r} lists children of {stray}, which are not labels of "
                     f"{parent.name!r}"
                 )
-        return cls(_parents_first(attributes, source))
+        return cls(_parents_first(attributes, source), language)
 
 
 def _attribute(name: str, spec: Any, default_templates: list[str] | None, source: str, files: bool) -> Attribute:
@@ -134,6 +146,7 @@ def _attribute(name: str, spec: Any, default_templates: list[str] | None, source
         thresholds=spec.get("thresholds", 0.5),
         templates=_templates(spec["templates"], where, files) if "templates" in spec else default_templates,
         prompts=_prompts(spec.get("prompts"), where),
+        names=_names(spec.get("names"), labels, where),
     )
 
 
@@ -158,6 +171,30 @@ def _prompts(spec: Any, where: str) -> dict[str, list[str]]:
         if not isinstance(given, Sequence) or not given or not all(isinstance(t, str) and t.strip() for t in given):
             raise ClassificationError(f"{where}: prompts for {label!r} must be a text or a list of non-empty texts")
         out[str(label)] = list(given)
+    return out
+
+
+def _names(spec: Any, labels: list[str], where: str) -> dict[str, dict[str, str]]:
+    """language -> label -> name, for labels of this attribute only."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise ClassificationError(f"{where}: 'names' must map a language to {{label: name}}, got {spec!r}")
+    out: dict[str, dict[str, str]] = {}
+    for language, table in spec.items():
+        try:
+            code = check_language(language, allow_auto=False)
+        except ClassificationError as exc:
+            raise ClassificationError(f"{where}: names: {exc}") from None
+        if not isinstance(table, Mapping):
+            raise ClassificationError(f"{where}: names for {language!r} must map labels to names")
+        stray = sorted(str(label) for label in set(map(str, table)) - set(labels))
+        if stray:
+            raise ClassificationError(f"{where}: names for {language!r} name labels that are not listed: {stray}")
+        for label, name in table.items():
+            if not isinstance(name, str) or not name.strip():
+                raise ClassificationError(f"{where}: the {language!r} name of {label!r} must be a non-empty text")
+        out[str(code)] = {str(label): name.strip() for label, name in table.items()}
     return out
 
 
@@ -186,11 +223,18 @@ def _parents_first(attributes: dict[str, Attribute], source: str) -> list[Attrib
 
 
 class Tagger:
-    """Applies a :class:`Taxonomy`: one classifier per attribute, label embeddings computed once."""
+    """Applies a :class:`Taxonomy`: one classifier per attribute, label embeddings computed once.
 
-    def __init__(self, encoder: EncoderProtocol, taxonomy: Taxonomy) -> None:
+    ``language``: prompt in that language, with each label's name in it where the taxonomy gives
+    one (``names``); the predictions keep the taxonomy's own labels, whatever the language.
+    """
+
+    def __init__(self, encoder: EncoderProtocol, taxonomy: Taxonomy, *, language: str | None = None) -> None:
         self.taxonomy = taxonomy
-        self.classifiers = {a.name: _classifier(encoder, a) for a in taxonomy.attributes}
+        self.language = check_language(language) or taxonomy.language
+        self.classifiers = {
+            a.name: _classifier(encoder, a, self.language, taxonomy.language) for a in taxonomy.attributes
+        }
 
     def tag_embeddings(self, embeddings: np.ndarray, *, k: int = 1) -> list[dict[str, list[Prediction]]]:
         """Per item: attribute -> its predictions (top ``k``; multi-label: those over threshold).
@@ -200,8 +244,9 @@ class Tagger:
         for attribute in self.taxonomy.attributes:
             classifier = self.classifiers[attribute.name]
             if attribute.parent is None:
+                own = dict(zip(classifier.labels, attribute.labels, strict=True))  # a name -> its label
                 for row, predictions in zip(out, classifier.predict_embeddings(embeddings, k=k), strict=True):
-                    row[attribute.name] = predictions
+                    row[attribute.name] = [Prediction(own[p.label], p.score) for p in predictions]
                 continue
             scores = classifier.scores(embeddings)
             index = {label: i for i, label in enumerate(attribute.labels)}
@@ -217,15 +262,30 @@ class Tagger:
         return out
 
 
-def _classifier(encoder: EncoderProtocol, attribute: Attribute) -> ZeroShotClassifier:
+def _classifier(
+    encoder: EncoderProtocol, attribute: Attribute, language: str | None, own: str | None
+) -> ZeroShotClassifier:
+    """The attribute's classifier: over its labels' names in ``language`` (same order) where the
+    taxonomy gives them, else over its labels in their own language ``own``."""
+    names = attribute.names.get(language or "", {})
+    language = language if names else own
+    named = [names.get(label, label) for label in attribute.labels]
+    if names and len(set(named)) != len(named):
+        raise ClassificationError(f"attribute {attribute.name!r}: two labels share one {language!r} name")
+    rename = dict(zip(attribute.labels, named, strict=True))
+    thresholds = attribute.thresholds
+    if isinstance(thresholds, Mapping):
+        thresholds = {rename.get(str(label), str(label)): value for label, value in thresholds.items()}
     try:
         return ZeroShotClassifier(
             encoder,
-            attribute.labels,
+            named,
+            # a language's names take that language's templates unless the attribute names its own
             templates=attribute.templates,
-            prompts=attribute.prompts,
+            prompts={rename.get(label, label): texts for label, texts in attribute.prompts.items()},
             multi_label=attribute.multi_label,
-            thresholds=attribute.thresholds,
+            thresholds=thresholds,
+            language=language,
         )
     except ClassificationError as exc:  # name the attribute: a taxonomy has many label sets
         raise ClassificationError(f"attribute {attribute.name!r}: {exc}") from None

@@ -1,4 +1,5 @@
-"""Prompt templates: the bundled fashion set, a file of your own, or a list."""
+"""Prompt templates: a bundled set (English fashion prompts, or one per language), a file of your own,
+or a list."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from fashionclip.errors import ClassificationError, TemplateError, shown
 from fashionclip.templating import check_label_template
 
-BUNDLED = ("fashion",)
+# English ("fashion") and one set per other language (see zeroshot.languages)
+BUNDLED = ("fashion", "zh", "ja", "ko", "fr", "de", "es")
 
 
 def load_templates(spec: str | Path | Sequence[str], *, files: bool = True) -> list[str]:
