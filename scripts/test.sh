@@ -23,5 +23,5 @@ if [ "${FASHIONCLIP_SKIP_OPENCLIP:-0}" != "1" ]; then
     fi
     .venv-openclip/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
     .venv-openclip/bin/python -m pip install -q -e ".[openclip,dev]"
-    .venv-openclip/bin/python -m pytest -q -m openclip tests/backends "$@"
+    .venv-openclip/bin/python -m pytest -q -m openclip tests/backends tests/convert "$@"
 fi

@@ -24,13 +24,13 @@ LAYERS: dict[str, int] = {
     "preprocess": 1,
     "backends": 2,
     "encoder": 3,
-    "loading": 4,
+    **dict.fromkeys(["loading", "convert"], 4),
     **dict.fromkeys(["catalog", "store"], 5),
     **dict.fromkeys(["indexing", "zeroshot", "explain"], 6),
     **dict.fromkeys(["search", "evaluation"], 7),
     "training": 8,
     "server": 9,
-    **dict.fromkeys(["cli", "compat", "testing", ""], 10),  # "": the package's own __init__
+    **dict.fromkeys(["cli", "compat", "testing", "tiny_families", ""], 10),  # "": the package's own __init__
 }
 
 

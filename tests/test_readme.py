@@ -90,6 +90,7 @@ PLAN: list[Plan] = [
     Plan("bash", "curl -s 'http://127.0.0.1:8000/search", "bash"),
     Plan("bash", "# embed with Ray Data", "bash"),
     Plan("bash", "fashionclip eval --models fashion-clip-mini --data", "bash"),
+    Plan("bash", "# an EasyNLP checkpoint", "skip", "downloads from EasyNLP's model zoo (network)"),
     Plan("bash", "# your own catalogue", "bash"),
     Plan("python", "from fashionclip.training import", "python"),
     Plan("bash", "python3 -m venv .venv", "skip", "creates a virtual environment and installs from PyPI (network)"),

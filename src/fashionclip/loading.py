@@ -75,7 +75,8 @@ def resolve(name: str) -> Resolved:
     if source.startswith("local-dir:"):
         path = Path(source[len("local-dir:") :]).expanduser()
         if not path.is_dir():
-            raise ModelNotAvailableError(f"model {name!r}: local directory {str(path)!r} does not exist")
+            how = f"; {spec.description}" if spec and spec.name == name else ""
+            raise ModelNotAvailableError(f"model {name!r}: local directory {str(path)!r} does not exist{how}")
         return Resolved(spec or _adhoc(name, source), path=path)
     if source.startswith("hf-hub:"):
         return Resolved(spec or _adhoc(name, source), hub_id=source[len("hf-hub:") :])

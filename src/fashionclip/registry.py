@@ -101,7 +101,9 @@ _MODELS: tuple[ModelSpec, ...] = (
         format="open_clip",
         family="SigLIP ViT-B/16 (open_clip)",
         license="Apache-2.0",
-        description="Marqo-Ecommerce-B, GCL-trained on Google Shopping and Amazon products (needs fashionclip[openclip])",
+        description=(
+            "Marqo-Ecommerce-B, GCL-trained on Google Shopping and Amazon products (needs fashionclip[openclip])"
+        ),
         embedding_dim=768,
         preprocess=_SIGLIP_PREPROCESS,
         prompt_template="a photo of a {}",
@@ -218,6 +220,64 @@ _MODELS: tuple[ModelSpec, ...] = (
         preprocess=_SIGLIP_PREPROCESS,
         prompt_template="a photo of a {}",
         url="https://huggingface.co/Marqo/marqo-fashionSigLIP",
+    ),
+)
+
+# Alibaba EasyNLP's CLIP checkpoints live in its own model zoo (not on the hub), in a layout
+# of their own: a user downloads, unpacks and converts them into the folder each entry names
+EASYNLP_MODELZOO = "https://atp-modelzoo-sh.oss-cn-shanghai.aliyuncs.com/release/easynlp_modelzoo/"
+EASYNLP_FOLDER = "~/.cache/fashionclip/easynlp"
+
+
+def _easynlp(name: str, zoo_name: str, family: str, dim: int, languages: str) -> ModelSpec:
+    url = f"{EASYNLP_MODELZOO}{zoo_name}.tgz"
+    archive = zoo_name.rpartition("/")[2]
+    return ModelSpec(
+        name=name,
+        source=f"local-dir:{EASYNLP_FOLDER}/{name}",
+        format="hf",
+        family=family,
+        license="Apache-2.0 (EasyNLP)",  # the toolkit's license: the model zoo states none per checkpoint
+        description=(
+            f"Alibaba EasyNLP {zoo_name} (from EasyNLP's model zoo, not the hub): download {url}, "
+            f"`tar xzf {archive}.tgz`, then `fashionclip convert easynlp {archive} {EASYNLP_FOLDER}/{name}`"
+        ),
+        embedding_dim=dim,
+        prompt_template="一张{}的照片" if languages == "zh" else "a photo of a {}",
+        url=url,
+        languages=languages,
+    )
+
+
+# dimensions follow the towers' names (B: 512, L: 768); unverified without the files
+_MODELS += (
+    _easynlp(
+        "pai-clip-commercial-base-en",
+        "alibaba-pai/pai-clip-commercial-base-en",
+        "CLIP ViT-B (EasyNLP open_clip layout)",
+        512,
+        "en",
+    ),
+    _easynlp(
+        "pai-clip-commercial-large-en",
+        "alibaba-pai/pai-clip-commercial-large-en",
+        "CLIP ViT-L (EasyNLP open_clip layout)",
+        768,
+        "en",
+    ),
+    _easynlp(
+        "pai-clip-chinese-base",
+        "alibaba-pai/clip_chinese_roberta_base_vit_base",
+        "Chinese-CLIP RoBERTa-base + ViT-B (EasyNLP chinese_clip layout)",
+        512,
+        "zh",
+    ),
+    _easynlp(
+        "pai-clip-chinese-large",
+        "alibaba-pai/clip_chinese_roberta_base_vit_large",
+        "Chinese-CLIP RoBERTa-base + ViT-L (EasyNLP chinese_clip layout)",
+        768,
+        "zh",
     ),
 )
 

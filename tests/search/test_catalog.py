@@ -150,3 +150,32 @@ def test_bad_navigation_is_named(catalog, kwargs, message):
     options = {"like": "d1", "toward": "blue", **kwargs}
     with pytest.raises(QueryError, match=message):
         catalog.navigate(options.pop("like"), options.pop("toward"), **options)
+
+
+CHINESE_ROWS = [
+    ("d1", "red", "红色中长连衣裙", "Women", 40),
+    ("d2", "blue", "蓝色中长连衣裙", "Women", 35),
+    ("d3", "red", "红色连衣裙配腰带", "Women", 80),
+    ("s1", "white", "白色衬衫", "Men", 25),
+    ("s2", "blue", "蓝色衬衫", "Men", 30),
+    ("j1", "blue", "蓝色牛仔裤", "Men", 60),
+    ("b1", "black", "黑色皮革包", "Women", 120),
+    ("h1", "white", "白色运动鞋", "Men", 90),
+]
+
+
+@pytest.mark.parametrize("db", ["memory", "lance", "milvus-lite"])
+def test_a_chinese_catalogue_answers_chinese_queries_by_vector_keyword_and_both(db, tmp_path):
+    """A multilingual model (here the keyword stand-in, which reads Chinese) and a store whose
+    keyword tokenizer the Chinese titles chose (n-grams; jieba in Milvus)."""
+    uri = {"memory": ":memory:", "lance": str(tmp_path / "db"), "milvus-lite": f"milvus-lite:{tmp_path}/m.db"}[db]
+    catalog = Catalog.open(uri, model=KeywordEncoder())
+    catalog.index(write_catalog(tmp_path, CHINESE_ROWS))
+    assert set(ids(catalog.search("红色连衣裙", k=2))) == {"d1", "d3"}
+    assert set(ids(catalog.search("蓝色", where={"gender": "Men"}, k=2))) == {"s2", "j1"}
+    assert set(ids(catalog.keyword_search("中长连衣裙", k=2))) == {"d1", "d2"}
+    assert ids(catalog.keyword_search("皮革", k=5)) == ["b1"]
+    assert catalog.keyword_search("皮革", where={"gender": "Men"}) == []
+    assert ids(catalog.keyword_search("牛仔裤", k=1)) == ["j1"]
+    # "中长" (midi) is only in titles: fusion brings the keyword matches up, as in English
+    assert set(ids(catalog.search("中长", keyword_weight=0.5, k=2))) == {"d1", "d2"}

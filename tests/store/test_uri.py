@@ -41,6 +41,13 @@ def test_lancedb_takes_exactly_its_constructors_options_from_the_uri(tmp_path) -
     )
 
 
+def test_the_keyword_mode_comes_from_the_uri(tmp_path) -> None:
+    assert open_store(f"{tmp_path}/a.lance").text.keywords == "auto"  # type: ignore[attr-defined]
+    assert open_store(f"{tmp_path}/b.lance?keywords=CJK").text.keywords == "cjk"  # type: ignore[attr-defined]
+    lite = open_store(f"milvus-lite:{tmp_path}/shop.db?keywords=english")
+    assert isinstance(lite, MilvusStore) and lite.keywords == "english"
+
+
 def test_the_home_folder_is_expanded_and_a_path_object_is_taken_as_it_is(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert open_store("~/shop.lance?nprobes=5").path == tmp_path / "shop.lance"  # type: ignore[attr-defined]
@@ -59,14 +66,14 @@ def test_the_home_folder_is_expanded_and_a_path_object_is_taken_as_it_is(tmp_pat
         ("milvus-lite:x.db?ef=big", "option 'ef' takes a positive whole number, not 'big'"),
         ("milvus-lite:x.db?nlist=0", "option 'nlist' takes a positive whole number"),
         ("milvus-lite:x.db?nlist=1e3", "option 'nlist' takes a positive whole number"),
-        ("milvus-lite:x.db?metric_type=L2", "unknown option 'metric_type'; options are collection, index, M"),
+        ("milvus-lite:x.db?metric_type=L2", "unknown option 'metric_type'; options are collection, index, keywords, M"),
         ("milvus-lite:x.db?collection=a-b", "collection 'a-b': use letters, digits and _"),
         ("milvus-lite:x.db?collection=x%22%29%3B", "collection 'x\"\\);': use letters"),
         ("milvus://", "expected milvus://HOST:PORT/COLLECTION"),
         ("milvus://host:port/shop", "expected milvus://HOST:PORT/COLLECTION"),
         ("milvus://host:19530/a/b", "one collection name"),
         ("milvus://host:19530/shop?collection=other", "the collection is the URI's path"),
-        ("milvus://host:19530/shop?drop=1", "unknown option 'drop'; options are index, M"),
+        ("milvus://host:19530/shop?drop=1", "unknown option 'drop'; options are index, keywords, M"),
         ("?nprobes=5", "give a LanceDB folder before the options"),
         ("shop.lance?nprobe=5", "unknown option 'nprobe'; options are nprobes, ef, refine_factor"),
         ("shop.lance?nprobes=-5", "option 'nprobes' takes a positive whole number, not '-5'"),
@@ -74,6 +81,11 @@ def test_the_home_folder_is_expanded_and_a_path_object_is_taken_as_it_is(tmp_pat
         ("shop.lance?refine_factor=0", "option 'refine_factor' takes a positive whole number or 'none'"),
         ("shop.lance?memory_index=yes", "option 'memory_index' takes true, false or auto, not 'yes'"),
         ("shop.lance?ef=", "option 'ef' has no value"),
+        ("shop.lance?keywords=chinese", "option 'keywords' takes one of auto, english, cjk, not 'chinese'"),
+        ("shop.lance?keywords=__import__('os')", "option 'keywords' takes one of auto, english, cjk"),
+        ("shop.lance?keywords=" + "x" * 5000, "option 'keywords' takes one of auto, english, cjk, not 'x{40}'$"),
+        ("milvus-lite:x.db?keywords=../../etc", "option 'keywords' takes one of auto, english, cjk"),
+        ("milvus://host:19530/shop?keywords=jieba", "option 'keywords' takes one of auto, english, cjk"),
     ],
 )
 def test_bad_uris_are_refused_before_anything_is_opened(uri: str, message: str, tmp_path, monkeypatch) -> None:

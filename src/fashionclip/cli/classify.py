@@ -16,6 +16,7 @@ from fashionclip.io import is_remote
 from fashionclip.loading import load_model
 from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.store.base import same_model
+from fashionclip.zeroshot.languages import LANGUAGES, check_language
 from fashionclip.zeroshot.taxonomy import Attribute, Tagger, Taxonomy
 
 _FORMATS = (".csv", ".parquet")
@@ -62,6 +63,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--multi-label", action="store_true", help="--labels: each label on its own, at --threshold")
     parser.add_argument("--threshold", type=float, default=0.5, help="--multi-label threshold (default 0.5)")
     parser.add_argument("--templates", default=None, help="'fashion' (the bundled ensemble), a file, or one template")
+    parser.add_argument(
+        "--language",
+        type=_language,
+        default=None,
+        metavar="{" + ",".join(("auto", *LANGUAGES)) + "}",
+        help="--labels: the labels' language (its bundled templates); --taxonomy: prompt with the "
+        "attributes' names in it where the file gives them (default auto: the labels' script, or "
+        "the file's language)",
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     encoder = load_model(model)
     if store is not None and not same_model(store.info(), index_info(encoder)):  # folders: their content decides
         raise ClassificationError(mismatch)
-    tagger = Tagger(encoder, taxonomy)
+    tagger = Tagger(encoder, taxonomy, language=args.language)
     if args.inputs:
         ids, images = _items(args.inputs)
         result = encoder.encode_images_report(images, batch_size=args.batch_size, show_progress=not args.no_progress)
@@ -134,7 +144,15 @@ def _taxonomy(args: argparse.Namespace) -> Taxonomy:
     attribute = Attribute(
         args.name, labels, multi_label=args.multi_label, thresholds=args.threshold, templates=args.templates
     )
-    return Taxonomy([attribute])
+    return Taxonomy([attribute], language=args.language)  # a label list is in the language named
+
+
+def _language(value: str) -> str | None:
+    """A known language code, None for auto; the refusal quotes the value shortened."""
+    try:
+        return check_language(value)
+    except ClassificationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _items(inputs: list[str]) -> tuple[list[str], list[str]]:

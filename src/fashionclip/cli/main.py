@@ -16,7 +16,20 @@ from importlib import import_module
 from fashionclip.version import __version__
 
 # one module a command, imported only when its parser is built: `search` alone stays light
-_COMMANDS = ("models", "embed", "index", "search", "navigate", "classify", "explain", "eval", "train", "serve", "demo")
+_COMMANDS = (
+    "models",
+    "embed",
+    "index",
+    "search",
+    "navigate",
+    "classify",
+    "explain",
+    "eval",
+    "train",
+    "serve",
+    "demo",
+    "convert",
+)
 
 
 def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:

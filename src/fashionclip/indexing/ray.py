@@ -186,6 +186,9 @@ def _init(ray: Any, address: str | None) -> None:
     # a small catalogue gives fewer blocks than actors: fine, and not worth a warning
     warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
     if address is None:
+        # a local cluster's GCS server binds its port after Ray's default 30 s wait on a busy
+        # 2-core machine now and then ("Timed out waiting for file ... gcs_server_port"): wait longer
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     else:
         ray.init(address=address, log_to_driver=False, configure_logging=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +17,8 @@ Filters = dict[str, Any] | list[Text] | None
 DEPRECATED_FILTERS = {"deprecated": True, "description": "deprecated alias of `where`"}
 WHERE_DESCRIPTION = 'metadata filter: {"gender": "Women", "price": {"<": 100}} or ["gender=Women", "price<100"]'
 ImageRef = str  # base64 (optionally a data: URL) or, where the server allows it, an http(s) URL
+# the codes of fashionclip.zeroshot.languages.LANGUAGES, spelled out so the OpenAPI schema lists them
+Language = Literal["auto", "en", "zh", "ja", "ko", "fr", "de", "es"]
 
 
 class Strict(BaseModel):
@@ -110,6 +112,11 @@ class ClassifyRequest(Strict):
         "(never a file name)",
     )
     multi_label: bool = False
+    language: Language | None = Field(
+        default=None,
+        description="labels: their language (its bundled templates); taxonomy: prompt with the attributes' "
+        "names in it where the taxonomy gives them; auto (default): the labels' script, or the taxonomy's language",
+    )
     images: list[ImageRef] = Field(default_factory=list, max_length=32)
     ids: list[Text] = Field(default_factory=list, max_length=256)
     k: int = Field(default=3, ge=1, le=100)

@@ -62,7 +62,8 @@ class State:
     def classifier(self, request: ClassifyRequest) -> Any:
         """A label classifier or taxonomy tagger, kept for the next request with the same labels
         (their embeddings are the expensive part)."""
-        key = request.model_dump_json(include={"labels", "taxonomy", "templates", "multi_label"})
+        # the language changes the prompts, so the same labels in two languages are two classifiers
+        key = request.model_dump_json(include={"labels", "taxonomy", "templates", "multi_label", "language"})
         with self._lock:
             if key in self._classifiers:
                 self._classifiers.move_to_end(key)
@@ -71,11 +72,15 @@ class State:
         if request.taxonomy is not None:
             taxonomy = Taxonomy.from_dict(request.taxonomy, "taxonomy", files=False)
             check_taxonomy_size(taxonomy)
-            made: Any = Tagger(self.encoder, taxonomy)
+            made: Any = Tagger(self.encoder, taxonomy, language=request.language)
         else:
             templates = None if request.templates is None else load_templates(request.templates, files=False)
             made = ZeroShotClassifier(
-                self.encoder, request.labels or [], templates=templates, multi_label=request.multi_label
+                self.encoder,
+                request.labels or [],
+                templates=templates,
+                multi_label=request.multi_label,
+                language=request.language,
             )
         with self._lock:
             self._classifiers[key] = made

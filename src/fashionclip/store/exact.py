@@ -29,6 +29,7 @@ from fashionclip.store.base import (
     summarise_column,
 )
 from fashionclip.store.filters import FilterSpec, parse_filter, to_mask
+from fashionclip.store.keywords import split_cjk
 
 BM25_K1 = 1.2  # Lucene's and LanceDB's defaults, so both stores rank alike
 BM25_B = 0.75
@@ -152,12 +153,19 @@ class ExactStore:
             return []
         bm25s = require("bm25s", "search", feature="keyword search in the exact store")
         stem = require("Stemmer", "search", feature="keyword search in the exact store").Stemmer("english")
+
+        def tokenize(texts: list[str]) -> list[list[str]]:
+            # English words stemmed, CJK runs as characters and pairs: one index reads both
+            split = [split_cjk(text) for text in texts]
+            english = bm25s.tokenize(
+                [rest for rest, _ in split], stopwords="en", stemmer=stem, return_ids=False, show_progress=False
+            )
+            return [list(found) + grams for found, (_, grams) in zip(english, split, strict=True)]
+
         if self._bm25 is None:
-            texts = [r["text"] for r in self._rows]
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stem, return_ids=False, show_progress=False)
             self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            self._bm25.index(tokens, show_progress=False)
-        words = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False, show_progress=False)[0]
+            self._bm25.index(tokenize([r["text"] for r in self._rows]), show_progress=False)
+        words = tokenize([query])[0]
         scores = np.asarray(self._bm25.get_scores(words), dtype=np.float64) if words else np.zeros(len(self._ids))
         return self._top(scores, self._mask(where) & (scores > 0), k, offset, False)
 

@@ -36,10 +36,24 @@ from fashionclip.store.base import (
     summarise_column,
 )
 from fashionclip.store.filters import FilterSpec, parse_filter, to_milvus
+from fashionclip.store.keywords import check_keywords, resolve
 
 __all__ = ["INDEX_DEFAULTS", "MilvusStore", "to_milvus"]  # to_milvus: kept here, defined in store.filters
 
 _BM25 = "_text_bm25"  # the sparse field the BM25 function writes
+# the text field's analyzer per keyword mode; jieba (the pip package) cuts Chinese into words, the
+# one CJK tokenizer Milvus Lite has; its search mode adds the words inside long ones (手提包: 提包)
+_ANALYZERS: dict[str, dict[str, Any]] = {
+    "english": {
+        "tokenizer": "standard",
+        "filter": [
+            "lowercase",
+            {"type": "stop", "stop_words": ["_english_"]},
+            {"type": "stemmer", "language": "english"},
+        ],
+    },
+    "cjk": {"tokenizer": {"type": "jieba", "mode": "search"}, "filter": ["lowercase"]},
+}
 _PROPERTY = "fashionclip"  # JSON: model, dim, columns
 _MAX_TEXT = 65_535
 _MAX_IMAGE = 4096
@@ -73,6 +87,7 @@ class MilvusStore:
         index_type: str | None = None,
         params: dict[str, Any] | None = None,
         token: str | None = None,
+        keywords: str = "auto",
     ) -> None:
         # gRPC's C core logs at INFO on every fork (Ray forks its workers): its errors are enough
         os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
@@ -86,6 +101,7 @@ class MilvusStore:
             raise StoreError(f"unknown Milvus index type {index_type!r}; use one of {', '.join(INDEX_DEFAULTS)}")
         self.uri = uri
         self.collection = collection
+        self.keywords = check_keywords(keywords)
         self.lite = "://" not in uri
         if self.lite:
             require("milvus_lite", "milvus", feature="Milvus Lite (milvus-lite:PATH)")
@@ -109,6 +125,12 @@ class MilvusStore:
         self.index_params = {**index_params, **{k: v for k, v in extra.items() if k not in _SEARCH_KEYS}}
         self.search_params = {**search_params, **{k: v for k, v in extra.items() if k in _SEARCH_KEYS}}
         if self._exists():
+            built = self.keyword_mode()
+            if self.keywords not in ("auto", built):
+                raise StoreError(
+                    f"the Milvus collection {collection!r} splits keywords as {built!r}, not {self.keywords!r}: "
+                    "Milvus cannot change a field's analyzer, so index into a new collection to change it"
+                )
             if index_type is not None and self._current_index_type() != wanted:
                 self.build_vector_index()
             else:
@@ -147,7 +169,7 @@ class MilvusStore:
         kinds = self.columns()
         if not self._exists():
             kinds = {name: column_kind(values) for name, values in records.metadata.items()}
-            self._create(info, kinds)
+            self._create(info, kinds, resolve(self.keywords, records.texts))
         extra = {name: column_kind(values) for name, values in records.metadata.items() if name not in kinds}
         if extra:  # a catalogue column new to this index: a dynamic field, as tags are
             kinds = {**kinds, **extra}
@@ -328,21 +350,18 @@ class MilvusStore:
         described = self._client.describe_index(self.collection, "vector") or {}
         return str(described.get("index_type", "")).upper()
 
-    def _create(self, info: IndexInfo, kinds: dict[str, str]) -> None:
+    def keyword_mode(self) -> str:
+        """How the collection's analyzer splits texts (``english`` for one made before modes)."""
+        return str((self._properties() or {}).get("keywords", "english"))
+
+    def _create(self, info: IndexInfo, kinds: dict[str, str], keywords: str) -> None:
         DataType = self._pymilvus.DataType  # noqa: N806
         # columns added later (zero-shot tags written back) become dynamic fields
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=True)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=info.dim)
         schema.add_field("image", DataType.VARCHAR, max_length=_MAX_IMAGE)
-        analyzer = {
-            "tokenizer": "standard",
-            "filter": [
-                "lowercase",
-                {"type": "stop", "stop_words": ["_english_"]},
-                {"type": "stemmer", "language": "english"},
-            ],
-        }
+        analyzer = _ANALYZERS[keywords]
         schema.add_field("text", DataType.VARCHAR, max_length=_MAX_TEXT, enable_analyzer=True, analyzer_params=analyzer)
         schema.add_field("content_hash", DataType.VARCHAR, max_length=256)
         schema.add_field("vector_source", DataType.VARCHAR, max_length=16)
@@ -362,7 +381,8 @@ class MilvusStore:
         self._client.create_collection(
             self.collection, schema=schema, index_params=self._index_params(kinds), consistency_level="Strong"
         )
-        self._save_properties({"model": info.model, "dim": info.dim, "checkpoint": info.checkpoint, "columns": kinds})
+        meta = {"model": info.model, "dim": info.dim, "checkpoint": info.checkpoint, "columns": kinds}
+        self._save_properties({**meta, "keywords": keywords})
 
     def _index_params(self, columns: dict[str, str] | None = None) -> Any:
         """The vector index; with ``columns``, also the BM25 index and a scalar index per column."""

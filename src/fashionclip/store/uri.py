@@ -12,7 +12,9 @@ value is refused, naming the ones allowed; an option is only ever a number or a 
 - LanceDB: ``shop.lance?nprobes=40&refine_factor=20&memory_index=false`` (see :data:`LANCE_OPTIONS`;
   a ``pathlib.Path`` is taken as a path, ``?`` and all);
 - Milvus: ``?index=HNSW&M=32&ef=128`` (the index type, then index and search parameters, see
-  :data:`MILVUS_PARAMS`) and, for Milvus Lite, ``collection=NAME``.
+  :data:`MILVUS_PARAMS`) and, for Milvus Lite, ``collection=NAME``;
+- both: ``keywords=auto|english|cjk``, how keyword search splits texts into words
+  (:mod:`fashionclip.store.keywords`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fashionclip.errors import StoreError
 from fashionclip.store.base import VectorStore
+from fashionclip.store.keywords import KEYWORD_MODES
 
 MEMORY = ":memory:"
 LITE = "milvus-lite:"
@@ -57,12 +60,19 @@ def _switch(name: str, value: str) -> bool | None:
 
 
 # the options of LanceStore(...), by name, and how a URI's text becomes each
+def _keywords(name: str, value: str) -> str:
+    if value.lower() not in KEYWORD_MODES:
+        raise ValueError(f"option {name!r} takes one of {', '.join(KEYWORD_MODES)}, not {value[:40]!r}")
+    return value.lower()
+
+
 LANCE_OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "nprobes": _positive,
     "ef": _positive,
     "refine_factor": _positive_or_none,
     "memory_index": _switch,
     "memory_candidates": _positive,
+    "keywords": _keywords,
 }
 # the index and search parameters of MilvusStore's index types (INDEX_DEFAULTS), all whole numbers
 MILVUS_PARAMS = ("M", "efConstruction", "ef", "nlist", "nprobe", "m", "nbits", "search_list", "level")
@@ -114,13 +124,14 @@ def open_store(db: str | Path, *, create: bool = True) -> VectorStore:
     if text.startswith(LITE):
         from fashionclip.store.milvus import MilvusStore
 
-        path, collection, index, params = _lite(text)
-        return MilvusStore(os.path.expanduser(path), collection, index_type=index, params=params)
+        path, collection, index, params, keywords = _lite(text)
+        return MilvusStore(os.path.expanduser(path), collection, index_type=index, params=params, keywords=keywords)
     if text.startswith(SERVER_SCHEMES):
         from fashionclip.store.milvus import MilvusStore
 
-        uri, collection, index, params = _server(text)
-        return MilvusStore(uri, collection, index_type=index, params=params, token=os.environ.get("MILVUS_TOKEN"))
+        uri, collection, index, params, keywords = _server(text)
+        token = os.environ.get("MILVUS_TOKEN")
+        return MilvusStore(uri, collection, index_type=index, params=params, token=token, keywords=keywords)
     from fashionclip.store.lance import LanceStore
 
     return LanceStore(_lance_path(db), **_lance_options(db))
@@ -153,8 +164,8 @@ def _lance_options(db: str | Path) -> dict[str, Any]:
     return {name: _parse(LANCE_OPTIONS, name, value, db) for name, value in _options(db.partition("?")[2], db).items()}
 
 
-def _lite(text: str) -> tuple[str, str, str | None, dict[str, int]]:
-    """Path, collection, index type and parameters of a ``milvus-lite:`` URI."""
+def _lite(text: str) -> tuple[str, str, str | None, dict[str, int], str]:
+    """Path, collection, index type, parameters and keyword mode of a ``milvus-lite:`` URI."""
     path, _, query = text[len(LITE) :].partition("?")
     if not path:
         raise StoreError(f"{text!r}: give a file path after milvus-lite:, e.g. milvus-lite:shop.db")
@@ -167,8 +178,8 @@ def _lite(text: str) -> tuple[str, str, str | None, dict[str, int]]:
     return (path, collection, *_milvus_options(options, text))
 
 
-def _server(text: str) -> tuple[str, str, str | None, dict[str, int]]:
-    """Server URI, collection, index type and parameters of a ``milvus://`` URI."""
+def _server(text: str) -> tuple[str, str, str | None, dict[str, int], str]:
+    """Server URI, collection, index type, parameters and keyword mode of a ``milvus://`` URI."""
     parts = urlsplit(text)
     try:
         host, port = parts.hostname, parts.port
@@ -190,19 +201,21 @@ def _server(text: str) -> tuple[str, str, str | None, dict[str, int]]:
     return (f"{scheme}://{host}:{port or 19530}", collection, *_milvus_options(options, text))
 
 
-def _milvus_options(options: dict[str, str], where: str) -> tuple[str | None, dict[str, int]]:
+def _milvus_options(options: dict[str, str], where: str) -> tuple[str | None, dict[str, int], str]:
     from fashionclip.store.milvus import INDEX_DEFAULTS
 
     index = options.pop("index", None)
     if index is not None and index.upper() not in INDEX_DEFAULTS:
         raise StoreError(f"{where!r}: unknown Milvus index type {index!r}; use one of {', '.join(INDEX_DEFAULTS)}")
+    keywords = _parse({"keywords": _keywords}, "keywords", options.pop("keywords", "auto"), where)
     for name in options:
         if name not in MILVUS_PARAMS:
-            named = ("collection", "index") if where.startswith(LITE) else ("index",)
+            named = ("collection", "index", "keywords") if where.startswith(LITE) else ("index", "keywords")
             raise StoreError(f"{where!r}: unknown option {name!r}; options are {', '.join(named + MILVUS_PARAMS)}")
-    return index, {
+    params = {
         name: _parse(dict.fromkeys(MILVUS_PARAMS, _positive), name, value, where) for name, value in options.items()
     }
+    return index, params, keywords
 
 
 def _options(query: str, where: str | Path) -> dict[str, str]:

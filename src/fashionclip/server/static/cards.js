@@ -4,6 +4,7 @@
 import { keyHeaders } from "./api.js";
 import { el, humanize } from "./dom.js";
 import { appliedColumns } from "./filters.js";
+import { msg, setAttr } from "./i18n.js";
 import { state } from "./state.js";
 
 export function clearGrid() {
@@ -56,8 +57,8 @@ export function renderCards(results, on) {
       on.similar(product);
     });
     const tagsButton = card.querySelector('[data-testid="tags-button"]');
-    tagsButton.setAttribute("aria-label", `Tags and details for ${product.text}`);
-    similar.setAttribute("aria-label", `More like ${product.text}`);
+    setAttr(tagsButton, "aria-label", msg("card.tagsLabel", { title: product.text }));
+    setAttr(similar, "aria-label", msg("card.moreLikeLabel", { title: product.text }));
     tagsButton.addEventListener("click", (event) => {
       event.stopPropagation();
       on.open(product, tagsButton);

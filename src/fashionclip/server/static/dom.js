@@ -1,8 +1,14 @@
 // The page's elements, and the small helpers every module shares (errors, loading, names).
+// Messages are msg() keys of the strings table (i18n.js) or, for the server's own words, text.
+
+import { setText } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
 export const el = {
+  title: document.querySelector("title"),
+  langSwitch: $("lang-switch"),
+  langSelect: $("lang-select"),
   modelName: $("model-name"),
   productCount: $("product-count"),
   keyForm: $("api-key-form"),
@@ -52,14 +58,15 @@ export const el = {
   cardTemplate: $("card-template"),
 };
 
+// `message`: a msg() or the server's text
 export function showError(message) {
-  el.errorMessage.textContent = message;
+  setText(el.errorMessage, message);
   el.error.hidden = false;
 }
 
 export function clearError() {
   el.error.hidden = true;
-  el.errorMessage.textContent = "";
+  setText(el.errorMessage, "");
 }
 
 export function setLoading(on) {
@@ -70,9 +77,17 @@ export function setLoading(on) {
 }
 
 export function setEmpty(title, text) {
-  el.emptyTitle.textContent = title;
-  el.emptyText.textContent = text;
+  setText(el.emptyTitle, title);
+  setText(el.emptyText, text);
   el.empty.hidden = el.grid.children.length > 0;
+}
+
+// a small muted paragraph in place of `container`'s content (e.g. why there are no filters)
+export function showNote(container, message) {
+  const note = document.createElement("p");
+  note.className = "muted small";
+  setText(note, message);
+  container.replaceChildren(note);
 }
 
 // "baseColour" -> "Base colour", "article_type" -> "Article type"

@@ -1,7 +1,8 @@
 // The filter controls, built from the server's facets: a select per text column, a min/max pair
 // per numeric one. What they hold is sent as `where`.
 
-import { cssId, el, formatNumber, humanize } from "./dom.js";
+import { cssId, el, formatNumber, humanize, showNote } from "./dom.js";
+import { msg, setAttr, setText } from "./i18n.js";
 import { state } from "./state.js";
 
 let rerun = () => {};
@@ -12,7 +13,7 @@ export function renderFilters(onChange) {
   el.filters.textContent = "";
   const columns = Object.keys(state.facets);
   if (!columns.length) {
-    el.filters.innerHTML = '<p class="muted small">No filterable columns in this index.</p>';
+    showNote(el.filters, msg("filters.none"));
     return;
   }
   for (const column of columns) {
@@ -49,7 +50,7 @@ function rangeControls(column, facet, id) {
       input.min = String(facet.min);
       input.max = String(facet.max);
     }
-    input.setAttribute("aria-label", `${humanize(column)} ${end === "min" ? "minimum" : "maximum"}`);
+    setAttr(input, "aria-label", msg(end === "min" ? "filters.min" : "filters.max", { column: humanize(column) }));
     input.addEventListener("change", onFilterChange);
     row.appendChild(input);
     if (end === "min") {
@@ -72,7 +73,9 @@ function selectControls(column, facet, id) {
   select.id = id;
   select.dataset.testid = `filter-${column}`;
   select.dataset.column = column;
-  select.appendChild(new Option("Any", ""));
+  const any = new Option("", "");
+  setText(any, msg("filters.any"));
+  select.appendChild(any);
   const values = facet.values || [];
   const counts = facet.counts || [];
   values.forEach((value, i) => {
@@ -80,14 +83,14 @@ function selectControls(column, facet, id) {
     select.appendChild(new Option(text, String(value)));
   });
   if (facet.complete === false) {
-    select.title = "Only the most frequent values are listed";
+    setAttr(select, "title", msg("filters.partial"));
   }
   select.addEventListener("change", onFilterChange);
   const controls = [label, select];
   if (facet.complete === false) {
     const hint = document.createElement("p");
     hint.className = "hint";
-    hint.textContent = `Top ${values.length} values`;
+    setText(hint, msg("filters.top", { count: values.length }));
     controls.push(hint);
   }
   return controls;

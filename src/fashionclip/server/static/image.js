@@ -1,6 +1,7 @@
 // The search photo: chosen from the picker or dropped on the zone, previewed, removed.
 
 import { el, showError } from "./dom.js";
+import { msg, setText } from "./i18n.js";
 import { resetResults, submitSearch } from "./search.js";
 import { state } from "./state.js";
 
@@ -11,7 +12,7 @@ export function chooseImage(file) {
   state.previewUrl = URL.createObjectURL(file);
   el.dropPreview.classList.remove("is-broken");
   el.previewImg.src = state.previewUrl;
-  el.previewName.textContent = file.name || "image";
+  setText(el.previewName, file.name || msg("drop.unnamed"));
   el.previewName.title = file.name || "";
   el.dropEmpty.hidden = true;
   el.dropPreview.hidden = false;
@@ -78,7 +79,7 @@ export function wireDropZone() {
     const files = event.dataTransfer ? Array.from(event.dataTransfer.files || []) : [];
     const file = files.find((f) => !f.type || f.type.startsWith("image/")) || files[0];
     if (file) chooseImage(file);
-    else showError("Drop an image file (JPEG, PNG, WebP…).");
+    else showError(msg("drop.notImage"));
   });
   // a photo dropped anywhere else would make the browser navigate away from the page
   window.addEventListener("dragover", (event) => event.preventDefault());

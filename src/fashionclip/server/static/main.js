@@ -1,36 +1,49 @@
 // fashionclip search page: plain ES modules, no build step, no external resources. This module
-// starts the page: the server's status, the API key, the filters and the page's configuration
-// (card fields, examples: GET /page-config), and every control's events.
+// starts the page: its language (i18n.js), the server's status, the API key, the filters and the
+// page's configuration (card fields, examples: GET /page-config), and every control's events.
 
-import { api, hooks } from "./api.js";
-import { clearError, el, setEmpty, showError } from "./dom.js";
+import { api, errorMessage, hooks } from "./api.js";
+import { clearError, el, setEmpty, showError, showNote } from "./dom.js";
 import { renderFilters, resetFilters } from "./filters.js";
 import { removeImageQuietly, updateComposedControls, wireDropZone } from "./image.js";
+import {
+  chooseLanguage,
+  language,
+  loadStrings,
+  msg,
+  setAttr,
+  setLanguage,
+  setText,
+  wireLanguageSelect,
+} from "./i18n.js";
 import { closePanel, trapFocus } from "./panel.js";
 import { backFromSimilar, fetchPage, resetResults, runSearch, submitSearch } from "./search.js";
 import { KEY_STORAGE, state } from "./state.js";
 
 async function init() {
+  await loadStrings();
+  setLanguage(chooseLanguage());
+  wireLanguageSelect(el.langSelect, el.langSwitch);
   hooks.unauthorized = () => showKeyForm(true);
   wireEvents();
   try {
     const health = await api("health");
-    el.modelName.textContent = health.model;
-    el.modelName.title = `${health.model} · ${health.dim}-d embeddings`;
-    el.productCount.textContent = Number(health.products).toLocaleString("en-US");
+    setText(el.modelName, health.model);
+    setAttr(el.modelName, "title", msg("server.modelTitle", { model: health.model, dim: health.dim }));
+    el.productCount.textContent = new Intl.NumberFormat(language()).format(Number(health.products));
     state.keyRequired = Boolean(health.api_key_required);
-    document.title = `fashionclip · ${health.model} · ${health.products} products`;
+    setText(el.title, msg("page.titleLoaded", { model: health.model, count: Number(health.products) }));
   } catch (err) {
-    showError(`Could not read the server status: ${err.message}`);
-    el.modelName.textContent = "unavailable";
+    showError(msg("server.statusError", { message: errorMessage(err) }));
+    setText(el.modelName, msg("server.unavailable"));
     el.productCount.textContent = "–";
     return;
   }
   if (state.keyRequired) {
     showKeyForm(!state.apiKey);
     if (!state.apiKey) {
-      el.filters.innerHTML = '<p class="muted small">Enter the API key to load filters.</p>';
-      setEmpty("API key needed", "This server asks for an API key. Enter it in the bar at the top to start searching.");
+      showNote(el.filters, msg("key.neededForFilters"));
+      setEmpty(msg("key.neededTitle"), msg("key.neededText"));
       el.keyInput.focus();
       return;
     }
@@ -57,8 +70,8 @@ async function loadCatalogue() {
     renderExamples();
     return true;
   } catch (err) {
-    el.filters.innerHTML = '<p class="muted small">Filters unavailable.</p>';
-    showError(`Could not load filters: ${err.message}`);
+    showNote(el.filters, msg("filters.unavailable"));
+    showError(msg("filters.loadError", { message: errorMessage(err) }));
     return false;
   }
 }

@@ -1,15 +1,16 @@
 // The details panel: a product's metadata and its zero-shot tags.
 
-import { api } from "./api.js";
+import { api, errorMessage } from "./api.js";
 import { loadImage } from "./cards.js";
-import { el, humanize } from "./dom.js";
+import { el, humanize, showNote } from "./dom.js";
+import { msg, setText } from "./i18n.js";
 import { state } from "./state.js";
 
 // `onSimilar(product)`: the panel's "more like this"
 export async function openPanel(product, opener, onSimilar) {
   state.panelFor = product.id;
   state.lastFocus = opener || document.activeElement;
-  el.panelTitle.textContent = product.text;
+  setText(el.panelTitle, product.text); // the product's own words, no longer a key
   el.panelId.textContent = product.id;
   el.panelImg.alt = product.text;
   el.panelImg.removeAttribute("src");
@@ -19,7 +20,14 @@ export async function openPanel(product, opener, onSimilar) {
   renderMeta(product.metadata || {});
   el.panelTags.textContent = "";
   el.panelTags.dataset.state = "loading";
-  el.panelTags.innerHTML = '<p class="muted small"><span class="spinner inline"></span> Tagging…</p>';
+  const spinner = document.createElement("span");
+  spinner.className = "spinner inline";
+  const tagging = document.createElement("span");
+  setText(tagging, msg("panel.tagging"));
+  const note = document.createElement("p");
+  note.className = "muted small";
+  note.append(spinner, " ", tagging);
+  el.panelTags.replaceChildren(note);
   el.panelSimilar.onclick = () => onSimilar(product);
   el.overlay.hidden = false;
   el.panel.hidden = false;
@@ -38,7 +46,7 @@ export async function openPanel(product, opener, onSimilar) {
     const p = document.createElement("p");
     p.className = "panel-error";
     p.setAttribute("role", "alert");
-    p.textContent = `Could not load tags: ${err.message}`;
+    setText(p, msg("panel.tagsError", { message: errorMessage(err) }));
     el.panelTags.appendChild(p);
   }
 }
@@ -59,7 +67,7 @@ function renderTags(tags) {
   el.panelTags.textContent = "";
   const attributes = Object.keys(tags);
   if (!attributes.length) {
-    el.panelTags.innerHTML = '<p class="muted small">No tags.</p>';
+    showNote(el.panelTags, msg("panel.noTags"));
   }
   for (const attribute of attributes) {
     const group = document.createElement("div");

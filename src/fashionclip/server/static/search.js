@@ -1,24 +1,22 @@
 // Running searches: the request for the query on screen (text, photo, both, or "more like this"),
 // its pages, the result count and the "more like this" banner.
 
-import { api } from "./api.js";
+import { api, errorMessage } from "./api.js";
 import { clearGrid, loadImage, renderCards } from "./cards.js";
 import { clearError, el, setEmpty, setLoading, showError } from "./dom.js";
 import { currentFilters, filterExpressions } from "./filters.js";
+import { msg, setText } from "./i18n.js";
 import { closePanel, openPanel } from "./panel.js";
 import { PAGE_SIZE, state } from "./state.js";
 
-const WELCOME = [
-  "Search the catalogue",
-  "Describe a product in your own words, drop in a photo, or both — then narrow down with the filters.",
-];
+const WELCOME = [msg("empty.welcomeTitle"), msg("empty.welcomeText")];
 const cardActions = { similar: showSimilar, open: (product, opener) => openPanel(product, opener, showSimilar) };
 
 export function submitSearch() {
   const text = el.input.value.trim();
   if (!text && !state.image) {
     el.input.focus();
-    showError("Type what you are looking for, or add a photo.");
+    showError(msg("search.needInput"));
     return;
   }
   state.previous = null;
@@ -87,14 +85,14 @@ export async function fetchPage(append) {
   } catch (err) {
     if (err && err.name === "AbortError") return;
     if (seq !== state.seq) return;
-    showError(err.message || String(err));
+    showError(errorMessage(err));
     el.results.dataset.state = "error";
     if (!append) {
       clearGrid();
       state.shown = 0;
       el.loadMore.hidden = true;
       el.count.textContent = "";
-      setEmpty("No results", "The search could not run. Fix the problem above and try again.");
+      setEmpty(msg("empty.errorTitle"), msg("empty.errorText"));
     }
   } finally {
     if (seq === state.seq) {
@@ -107,42 +105,39 @@ export async function fetchPage(append) {
 
 function renderCount(took) {
   const n = state.shown;
-  let text;
-  if (n === 0) text = "No products match";
-  else text = `${n} product${n === 1 ? "" : "s"}${el.loadMore.hidden ? "" : " shown"}`;
-  el.count.textContent = text;
+  el.count.textContent = "";
   el.count.dataset.count = String(n);
+  const counted = msg(el.loadMore.hidden ? "results.count" : "results.countShown", { count: n });
+  const parts = [[n === 0 ? msg("results.none") : counted]];
   const described = describeQuery(state.query);
-  if (described) {
-    const desc = document.createElement("span");
-    desc.className = "query-desc";
-    desc.textContent = described;
-    el.count.appendChild(desc);
-  }
-  if (typeof took === "number") {
-    const small = document.createElement("span");
-    small.className = "muted";
-    small.textContent = ` · ${Math.round(took)} ms`;
-    el.count.appendChild(small);
+  if (described) parts.push([described, "query-desc"]);
+  const filters = filterExpressions(JSON.parse(state.appliedFilters || "{}"));
+  if (filters.length) parts.push([msg("query.filters", { filters: filters.join(", ") }), "query-desc"]);
+  if (typeof took === "number") parts.push([msg("results.took", { ms: Math.round(took) }), "muted"]);
+  for (const [message, className] of parts) {
+    const span = document.createElement("span");
+    if (className) span.className = className;
+    setText(span, message);
+    el.count.appendChild(span);
   }
   if (n === 0) {
     const filtered = Object.keys(currentFilters()).length > 0;
-    setEmpty("No matching products", filtered ? "Try removing a filter or changing the query." : "Try a different query.");
+    setEmpty(msg("empty.noMatchTitle"), msg(filtered ? "empty.noMatchFiltered" : "empty.noMatchText"));
   }
 }
 
-// e.g. ' for “red dress” + photo (image weight 0.50) · gender=Women'
+// e.g. ' for “red dress” + photo (image weight 0.50)', as one message of messages (so it is
+// written again in another language); the query's own text stays as typed
 function describeQuery(query) {
-  if (!query) return "";
-  const parts = [];
-  if (query.kind === "search" && query.text) parts.push(`\u201c${query.text}\u201d`);
-  if (query.kind === "search" && query.image) {
-    parts.push(query.text ? `photo (image weight ${Number(el.imageWeight.value).toFixed(2)})` : "the photo");
+  if (!query || query.kind !== "search") return null;
+  const text = query.text ? msg("query.text", { text: query.text }) : null;
+  let photo = null;
+  if (query.image) {
+    const weight = Number(el.imageWeight.value).toFixed(2);
+    photo = query.text ? msg("query.photoWeighted", { weight }) : msg("query.photo");
   }
-  const filters = filterExpressions(JSON.parse(state.appliedFilters || "{}"));
-  let out = parts.length ? ` for ${parts.join(" + ")}` : "";
-  if (filters.length) out += ` \u00b7 ${filters.join(", ")}`;
-  return out;
+  const what = text && photo ? msg("query.textAndPhoto", { text, photo }) : text || photo;
+  return what ? msg("query.for", { what }) : null;
 }
 
 export function resetResults() {

@@ -64,6 +64,7 @@ class LanceStore:
         refine_factor: int | None = 10,
         memory_index: bool | None = None,
         memory_candidates: int = 8192,
+        keywords: str = "auto",
     ) -> None:
         self.path = Path(path).expanduser()
         self.table = LanceTable(self.path)
@@ -75,7 +76,7 @@ class LanceStore:
             memory_index=memory_index,
             memory_candidates=memory_candidates,
         )
-        self.text = TextIndex(self.table)
+        self.text = TextIndex(self.table, keywords)
         self._pending: IndexInfo | None = None
 
     def __repr__(self) -> str:
@@ -141,7 +142,7 @@ class LanceStore:
         handle = self.table.handle
         if handle is None:
             return
-        self.text.ensure()
+        self.text.ensure(recheck=True)
         rows = handle.count_rows()
         if rows >= ann_min_rows:
             indexed = {c for i in handle.list_indices() for c in i.columns}
