@@ -78,6 +78,7 @@ PLAN: list[Plan] = [
     Plan("bash", "fashionclip models", "bash"),
     Plan("bash", "fashionclip index products.csv --db shop.lance --model", "bash"),
     Plan("python", "from fashionclip.search import Catalog", "python"),
+    Plan("bash", "fashionclip index prices.csv --db shop.lance --partial", "bash"),
     Plan("python", "from fashionclip import ZeroShotClassifier", "python"),
     Plan("bash", "fashionclip classify products.csv", "bash"),
     Plan("yaml", "templates: fashion", "data", "written to taxonomy.yaml for the classify --taxonomy line"),
@@ -149,6 +150,8 @@ def make_workspace(workspace: Path, blocks: list[Block]) -> None:
             # the sample has no prices; a made-up deterministic one lets the price filters select something
             price = 10 + int(row["id"]) * 37 % 140
             writer.writerow([*(row[c] for c in columns), str(photo), price])
+    # a partial feed for "Keeping the index live": new prices of two products, keyed by id
+    (workspace / "prices.csv").write_text("id,price\n1163,19.5\n1164,42\n", encoding="utf-8")
     for name, row in zip(("mine.jpg", "a.jpg", "b.jpg", "outfit.jpg"), rows[80:108:7], strict=True):
         shutil.copyfile(root / row["image"], workspace / name)
     (workspace / "photos").mkdir()

@@ -94,6 +94,7 @@ def test_serve_the_sample_with_a_key_then_stop_gracefully(key_file: Path, tmp_pa
         (["--sample", "--port", "0"], "--port must be in 1..65535"),
         (["--sample", "--max-upload-mb", "0"], "--max-upload-mb must be positive"),
         (["--sample", "--api-key-file", "/nonexistent/key"], "--api-key-file"),
+        (["--sample", "--write-key-file", "/nonexistent/key"], "--write-key-file '/nonexistent/key'"),
         (["--sample", "--image-root", "/nonexistent/folder"], "is not a folder"),
         (["--sample", "--taxonomy", "/nonexistent/taxonomy.yaml"], "does not exist"),
         (["--sample", "--max-batch", "0"], "max_batch must be a positive integer"),
@@ -109,6 +110,13 @@ def test_a_short_api_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     short.write_text("abc")
     assert main(["serve", "--sample", "--api-key-file", str(short)]) == 1
     assert "at least 8 characters" in capsys.readouterr().err
+
+
+def test_a_write_key_like_the_api_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "key"
+    key.write_text("the-same-key\n")
+    assert main(["serve", "--sample", "--api-key-file", str(key), "--write-key-file", str(key)]) == 1
+    assert "the write key must differ from the API key" in capsys.readouterr().err
 
 
 def test_the_demo_opens_the_search_page(tmp_path: Path) -> None:

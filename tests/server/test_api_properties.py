@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -26,13 +27,14 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from fashionclip.sample import sample_catalog
 from fashionclip.server import ServerConfig, create_app
 
-EXAMPLES = 200  # per operation (12 operations), schema-valid and schema-breaking together
+EXAMPLES = 200  # per operation (13 operations), schema-valid and schema-breaking together
 
 ROOT, ROWS = sample_catalog()
 IDS = [row["id"] for row in ROWS[:: len(ROWS) // 8]]
 PHOTO = (ROOT / "images" / f"{IDS[0]}.jpg").read_bytes()
 LABELS = ["shirt", "dress", "jeans", "watch", "red", "blue"]
 FILTERS = ["gender=Men", "gender!=Women", "articleType in Tshirts,Watches", "price<50", "price>=10.5", "season=Summer"]
+WRITE_KEY = "fuzzing-write-key"
 
 
 def _png() -> bytes:
@@ -57,6 +59,21 @@ def _real_values(path: str) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     # the server's max_k and depth are settings, not in the schema: keep some pages within them
     page = {"k": st.integers(1, 50), "offset": st.integers(0, 100)}
     filters = st.sampled_from([[f] for f in FILTERS] + [FILTERS[:2], [""]])
+    if path == "/products/updates":
+        # price and stock changes, new text-only products, ids to remove (in a copy of the index)
+        rows = st.lists(
+            st.fixed_dictionaries(
+                {"id": st.sampled_from([*IDS, "new-1", "new-2"])},
+                optional={"price": st.floats(0, 500), "title": st.sampled_from(["red dress", "blue shirt"])},
+            ),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda row: row["id"],
+        )
+        return {
+            "headers": {"X-API-Key": st.just(WRITE_KEY)},
+            "body": {"rows": rows, "delete": st.sampled_from([[], ["new-1"], ["no-such-id"]])},
+        }
     if path.startswith("/products/"):
         parts = {"path_parameters": {"product_id": ids}}
         if path.endswith("/similar"):
@@ -109,8 +126,8 @@ def _with_real_values(case: Any) -> st.SearchStrategy[Any]:
     def apply(chosen: dict[str, dict[str, Any]], labels_not_taxonomy: bool) -> Any:
         for name, values in chosen.items():
             current = getattr(case, name)
-            if isinstance(current, dict) or current is None:
-                setattr(case, name, {**(current or {}), **values})
+            if isinstance(current, Mapping) or current is None:  # headers: a case-insensitive mapping
+                setattr(case, name, type(current or {})({**(current or {}), **values}))
         if case.operation.path == "/classify" and isinstance(case.body, dict) and chosen.get("body"):
             # a real client asks with exactly one of labels and taxonomy, for images or ids
             body = case.body
@@ -141,6 +158,7 @@ OPERATIONS = [
     ("GET", "/products/{product_id}/similar"),
     ("GET", "/products/{product_id}/image"),
     ("POST", "/classify"),
+    ("POST", "/products/updates"),
 ]
 
 
@@ -152,14 +170,31 @@ def api_schema(priced_db, mini_encoder):  # noqa: ANN201
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
+@pytest.fixture(scope="module")
+def write_schema(priced_db, mini_encoder, tmp_path_factory):  # noqa: ANN201
+    """The app over a copy of the priced index, taking writes with :data:`WRITE_KEY`."""
+    import shutil
+
+    from fashionclip.search import Catalog
+
+    copy = tmp_path_factory.mktemp("writes") / "priced.lance"
+    shutil.copytree(priced_db, copy)
+    config = ServerConfig(max_k=50, write_key=WRITE_KEY)
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(Catalog.open(copy, model=mini_encoder), config))
+
+
 def test_every_operation_is_fuzzed(api_schema) -> None:
     found = {(op.method.upper(), op.path) for op in (r.ok() for r in api_schema.get_all_operations())}
     assert found == set(OPERATIONS)
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_no_request_gets_a_5xx_or_an_undocumented_answer(api_schema, method: str, path: str) -> None:
-    operation = api_schema[path][method]
+def test_no_request_gets_a_5xx_or_an_undocumented_answer(request, method: str, path: str) -> None:
+    # writes go to a copy of the index, so that every other operation reads the index as made
+    schema = request.getfixturevalue(
+        "write_schema" if method == "POST" and path == "/products/updates" else "api_schema"
+    )
+    operation = schema[path][method]
     modes = [operation.as_strategy(GenerationMode.POSITIVE).flatmap(_with_real_values)]
     if operation.query or operation.body or operation.path_parameters:
         modes.append(operation.as_strategy(GenerationMode.NEGATIVE))

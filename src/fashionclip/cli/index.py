@@ -22,10 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="index a product catalogue into a vector database",
         description=(
             "Embed a catalogue (.csv, .jsonl, .parquet or an image folder) into a LanceDB index at --db. "
-            "A re-run embeds only new or changed items and removes deleted ones; a killed run resumes."
+            "A re-run embeds only new or changed items and removes deleted ones; a killed run resumes. "
+            "--partial applies a feed of changed rows keyed by id (a price or stock file) instead; "
+            "--delete removes products by id."
         ),
     )
-    parser.add_argument("catalog", help="catalogue file (.csv/.jsonl/.parquet) or image folder")
+    parser.add_argument(
+        "catalog", nargs="?", help="catalogue file (.csv/.jsonl/.parquet) or image folder (optional with --delete)"
+    )
     parser.add_argument(
         "--db",
         required=True,
@@ -40,6 +44,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", help="folder relative image paths start from (default: the catalogue's folder)")
     parser.add_argument("--batch-size", type=int, default=256, help="items per committed batch (default 256)")
     parser.add_argument("--keep-missing", action="store_true", help="keep indexed items that left the catalogue")
+    live = parser.add_argument_group("updates (a live catalogue)")
+    live.add_argument(
+        "--partial",
+        action="store_true",
+        help="the file holds only changed or new rows, keyed by id: the columns it gives replace the stored "
+        "values, the others stay, nothing is deleted; a row that gives no image and no new text is rewritten "
+        "without reading its image or embedding",
+    )
+    live.add_argument(
+        "--new-columns", action="store_true", help="with --partial: add columns the index does not have yet"
+    )
+    live.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="with --partial: skip (and report) rows for ids not in the index that have no image or text, "
+        "instead of refusing the feed",
+    )
+    live.add_argument(
+        "--delete",
+        metavar="IDS",
+        help="remove these products: id1,id2,... or @FILE with one id per line (after the catalogue, if any)",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -68,6 +94,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
+    if args.catalog is None and args.delete is None:
+        raise ValueError("give a catalogue file or folder to index, or --delete IDS")
+    if (args.new_columns or args.skip_unknown) and not args.partial:
+        raise ValueError("--new-columns and --skip-unknown go with --partial")
+    if args.partial and (args.catalog is None or args.engine != "local"):
+        raise ValueError("--partial applies a catalogue file here: give one, without --engine ray")
+    delete = _delete_ids(args.delete) if args.delete is not None else []
+    if args.catalog is None:
+        return _delete_only(args.db, delete)
     columns = ColumnMap(
         id_column=args.id_column,
         image_column=args.image_column,
@@ -97,17 +132,34 @@ def run(args: argparse.Namespace) -> int:
     with removed_on_failure(local_path(args.db), empty=lambda: not opened or len(opened[0]) == 0):
         catalog = Catalog.open(args.db, model=args.model, **options)
         opened.append(catalog)
-        report = catalog.index(
-            args.catalog,
-            columns,
-            root=args.root,
-            batch_size=args.batch_size,
-            delete_missing=not args.keep_missing,
-            show_progress=False if args.no_progress else None,
-            engine=args.engine,
-            ray=ray_options,
-            strict=args.strict,
-        )
+        progress = False if args.no_progress else None
+        if args.partial:  # the path of Catalog.update: the feed's rows merged with the stored ones
+            report = catalog.update(
+                args.catalog,
+                columns,
+                delete=delete,
+                root=args.root,
+                new_columns=args.new_columns,
+                skip_unknown=args.skip_unknown,
+                batch_size=args.batch_size,
+                show_progress=progress,
+                optimize=True,
+            )
+        else:
+            report = catalog.index(
+                args.catalog,
+                columns,
+                root=args.root,
+                batch_size=args.batch_size,
+                delete_missing=not args.keep_missing,
+                show_progress=progress,
+                engine=args.engine,
+                ray=ray_options,
+                strict=args.strict,
+            )
+            if delete:
+                report.deleted += catalog.delete(delete)
+                report.total = len(catalog)
     for warning in report.warnings:
         print(f"warning: {warning} (--strict makes this an error)", file=sys.stderr)
     for problem in report.problems[:SHOWN_PROBLEMS]:
@@ -115,4 +167,31 @@ def run(args: argparse.Namespace) -> int:
     if len(report.problems) > SHOWN_PROBLEMS:
         print(f"skipped: ... and {len(report.problems) - SHOWN_PROBLEMS} more", file=sys.stderr)
     print(f"{args.db}: {report.summary()} [model {catalog.encoder.name}]")
+    return 0
+
+
+def _delete_ids(value: str) -> list[str]:
+    """The ids of ``--delete``: comma-separated, or ``@FILE`` with one id per line."""
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise FileNotFoundError(f"--delete {value!r}: {exc.strerror}") from None
+        ids = [line.strip() for line in lines if line.strip()]
+    else:
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+    if not ids:
+        raise ValueError(f"--delete {value!r} names no id")
+    return ids
+
+
+def _delete_only(db: str, ids: list[str]) -> int:
+    """``--delete`` without a catalogue: no model is loaded."""
+    from fashionclip.search import Catalog
+    from fashionclip.store.uri import open_store
+
+    catalog = Catalog(open_store(db, create=False))  # never a new, empty index
+    deleted = catalog.delete(ids)
+    print(f"{db}: {deleted} of {len(ids)} ids deleted, {len(catalog)} items in the index")
     return 0

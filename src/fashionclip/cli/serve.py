@@ -12,6 +12,7 @@ from fashionclip._extras import require
 from fashionclip.cli._options import add_precision_options, precision_options
 
 API_KEY_ENV = "FASHIONCLIP_API_KEY"
+WRITE_KEY_ENV = "FASHIONCLIP_WRITE_KEY"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Serve an index built by 'fashionclip index' (or, with --sample, the bundled sample catalogue) as an "
             "HTTP API with OpenAPI docs at /docs and a search page at /. Binds to 127.0.0.1 unless --host says "
-            f"otherwise. Set {API_KEY_ENV} to require an API key."
+            f"otherwise. Set {API_KEY_ENV} to require an API key; set {WRITE_KEY_ENV} to take updates "
+            "(POST /products/updates) from clients that send it."
         ),
     )
     where = parser.add_mutually_exclusive_group(required=True)
@@ -33,6 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--api-key-file", help=f"file holding the API key (or set {API_KEY_ENV})")
+    parser.add_argument(
+        "--write-key-file",
+        help=f"file holding the write key that POST /products/updates wants (or set {WRITE_KEY_ENV}; "
+        "without one the server takes no writes)",
+    )
     parser.add_argument(
         "--allow-urls", action="store_true", help="fetch image URLs sent by clients (public hosts only)"
     )
@@ -59,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     max_upload_bytes = int(args.max_upload_mb * 1_000_000)
     config = ServerConfig(
         api_key=_api_key(args.api_key_file),
+        write_key=_api_key(args.write_key_file, WRITE_KEY_ENV, "--write-key-file"),
         max_upload_bytes=max_upload_bytes,
         limits=replace(SERVER_LIMITS, max_pixels=args.max_pixels, max_bytes=max_upload_bytes),
         allow_urls=args.allow_urls,
@@ -98,16 +106,16 @@ def serve_catalog(catalog: Any, config: Any, host: str, port: int, *, graceful_s
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=graceful_seconds)
 
 
-def _api_key(path: str | None) -> str | None:
+def _api_key(path: str | None, env: str = API_KEY_ENV, option: str = "--api-key-file") -> str | None:
     if path:
         try:
             key = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise FileNotFoundError(f"--api-key-file {path!r}: {exc.strerror}") from None
+            raise FileNotFoundError(f"{option} {path!r}: {exc.strerror}") from None
         if not key:
-            raise ValueError(f"--api-key-file {path!r} is empty")
+            raise ValueError(f"{option} {path!r} is empty")
         return key
-    return os.environ.get(API_KEY_ENV) or None
+    return os.environ.get(env) or None
 
 
 def _open(args: argparse.Namespace):  # noqa: ANN202

@@ -9,6 +9,7 @@ from fashionclip.indexing.hashes import embedding_hash, hash_key, index_info, ro
 from fashionclip.indexing.local import index_catalog_local
 from fashionclip.indexing.ray import ModelRef, RayOptions, index_catalog_ray
 from fashionclip.indexing.report import IndexReport
+from fashionclip.indexing.update import Feed, feed_of, update_catalog
 from fashionclip.store.base import VectorStore
 
 ENGINES = ("local", "ray")
@@ -51,15 +52,18 @@ def index_catalog(
 
 __all__ = [
     "ENGINES",
+    "Feed",
     "IndexReport",
     "ModelRef",
     "RayOptions",
     "check_engine",
     "embedding_hash",
+    "feed_of",
     "hash_key",
     "index_catalog",
     "index_catalog_local",
     "index_catalog_ray",
     "index_info",
     "row_hash",
+    "update_catalog",
 ]

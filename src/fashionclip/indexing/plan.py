@@ -77,6 +77,13 @@ def plan_item(item: CatalogItem, image: bytes | ImageLoadError | None, stored: s
     return Step(item, decision.action, decision.content_hash, decision.reason, data)
 
 
+def plan_row(item: CatalogItem, stored: str) -> Step:
+    """The step of a stored item whose image and text did not change (an update that gave neither):
+    its stored embedding hash with its new row hash. No image is read and nothing is embedded."""
+    new = f"{vector_part(stored)}:{row_hash(item)}"
+    return Step(item, UNCHANGED if new == stored else REWRITE, new)
+
+
 def typed_items(items: Sequence[CatalogItem], numeric: Sequence[str]) -> tuple[list[CatalogItem], list[Problem]]:
     """The items with their values converted to the index's numeric columns, and a problem for each
     item whose value does not convert (it keeps whatever entry it had)."""

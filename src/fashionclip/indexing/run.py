@@ -32,13 +32,15 @@ class IndexRun:
     started: float
 
     @classmethod
-    def begin(cls, store: VectorStore, info: IndexInfo, catalog: CatalogData) -> IndexRun:
+    def begin(
+        cls, store: VectorStore, info: IndexInfo, catalog: CatalogData, *, ids: Sequence[str] | None = None
+    ) -> IndexRun:
         """Claim ``store`` for the model of ``info`` (ModelMismatchError if it holds another
-        model's vectors) and read what it holds."""
+        model's vectors) and read what it holds (of ``ids`` only, when given: a feed's rows)."""
         started = time.perf_counter()
         store.claim(info)
         model_key = hash_key(store)
-        stored = store.hashes()
+        stored = store.hashes(ids)
         numeric = [name for name, kind in store.columns().items() if kind == "numeric"]
         items, problems = typed_items(catalog.items, numeric)
         report = IndexReport(problems=[*catalog.problems, *problems], warnings=list(catalog.warnings))
@@ -60,12 +62,14 @@ class IndexRun:
         self.report.tally(done, self.stored)
         self.stored.update((step.item.id, step.content_hash) for step in written)
 
-    def finish(self, delete_missing: bool) -> IndexReport:
+    def finish(self, delete_missing: bool, *, optimize: bool = True) -> IndexReport:
         """Drop the items gone from the catalogue (with ``delete_missing``), bring the store's
-        indices up to date, count."""
+        indices up to date (unless not ``optimize``: a live update leaves that to the store's
+        upkeep), count."""
         if delete_missing:
             self.report.deleted = self.store.delete(deletions(self.stored, self.catalog))
-        self.store.optimize()
+        if optimize:
+            self.store.optimize()
         self.report.total = self.store.count()
         self.report.seconds = time.perf_counter() - self.started
         return self.report

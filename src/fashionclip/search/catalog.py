@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fashionclip.encoder import Encoder
 from fashionclip.errors import QueryError
 from fashionclip.indexing import IndexReport, RayOptions, check_engine, index_catalog
 from fashionclip.indexing.hashes import index_info
+from fashionclip.indexing.update import check_ids, feed_of, update_catalog
 from fashionclip.preprocess.image import ImageInput
 from fashionclip.registry import DEFAULT_MODEL
 from fashionclip.search.ranking import collapse_duplicates, fuse_rrf, mmr
@@ -25,6 +27,7 @@ class Catalog:
 
     >>> catalog = Catalog.open("catalog.lance", model="fashion-clip-mini")
     >>> catalog.index("products.csv")
+    >>> catalog.update([{"id": "1163", "price": 19.5}])  # a price feed: no image read, nothing embedded
     >>> catalog.search("light red midi dress", where={"gender": "Women"}, k=5)
     """
 
@@ -105,6 +108,55 @@ class Catalog:
             delete_missing=delete_missing,
             show_progress=show_progress,
         )
+
+    def update(
+        self,
+        rows: str | Path | CatalogData | Iterable[Mapping[str, Any]] | Any,
+        columns: ColumnMap = ColumnMap(),
+        *,
+        delete: Iterable[str] = (),
+        root: str | Path | None = None,
+        new_columns: bool = False,
+        skip_unknown: bool = False,
+        image_refs: bool = True,
+        batch_size: int = 256,
+        show_progress: bool | None = None,
+        optimize: bool = False,
+    ) -> IndexReport:
+        """Apply rows keyed by id, whole or partial (a price or stock feed: ``[{"id": "d1",
+        "price": 35}]``), then remove the ``delete`` ids. ``rows``: a catalogue file or folder, a
+        :class:`CatalogData`, a DataFrame or a list of mappings; ``columns`` as for :meth:`index`.
+
+        A row for a stored product changes only the columns it gives. Unless it gives an image or
+        a new text, no image is read and nothing is embedded: the row is written back with its
+        stored vector. A row for an id not in the index adds a product (it needs an image or a
+        text). Nothing is deleted for being absent from ``rows``.
+
+        Refused before anything is written (CatalogError naming the item and the problem): a bad
+        id or value, a column the index lacks (unless ``new_columns``), an id not in the index
+        that cannot become a product (unless ``skip_unknown``: then it is skipped and reported in
+        ``problems``), an image reference when not ``image_refs``. Unreadable images are reported
+        in ``problems``; the item keeps its entry. ``optimize``: bring the store's indices up to
+        date afterwards, as :meth:`index` does. See :mod:`fashionclip.indexing.update`.
+        """
+        return update_catalog(
+            self.store,
+            self.encoder,
+            feed_of(rows, root),
+            columns,
+            delete=check_ids(delete, "delete"),
+            new_columns=new_columns,
+            skip_unknown=skip_unknown,
+            image_refs=image_refs,
+            batch_size=batch_size,
+            show_progress=show_progress,
+            optimize=optimize,
+        )
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove products by id; returns how many were in the index (an id that is not is no
+        error: it is gone either way). CatalogError for something that is no id."""
+        return self.store.delete(check_ids(ids, "delete"))
 
     # ------------------------------------------------------------------ search
     def search(

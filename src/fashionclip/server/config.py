@@ -19,6 +19,8 @@ class ServerConfig:
 
     - ``api_key``: when set, every API route wants it in ``X-API-Key`` (or ``Authorization: Bearer``);
       the page, its static files and ``/health`` stay open.
+    - ``write_key``: writes (``POST /products/updates``) are refused (403) without one; with one,
+      they want it in the same headers. It must differ from ``api_key``: reading is not writing.
     - ``max_upload_bytes``: the largest request body.
     - ``limits``: the caps on a client's images (:class:`~fashionclip.preprocess.image.ImageLimits`):
       ``max_pixels`` (the largest decoded image), ``max_bytes`` (the largest image downloaded from
@@ -38,6 +40,7 @@ class ServerConfig:
     """
 
     api_key: str | None
+    write_key: str | None
     max_upload_bytes: int
     allow_urls: bool
     image_roots: tuple[Path, ...]
@@ -67,6 +70,7 @@ class ServerConfig:
         limits: ImageLimits | None = None,
         card_fields: tuple[str, ...] | None = None,
         examples: tuple[str, ...] | None = None,
+        write_key: str | None = None,
     ) -> None:
         if limits is None:
             limits = replace(SERVER_LIMITS, max_bytes=max_upload_bytes)
@@ -82,6 +86,7 @@ class ServerConfig:
             limits = replace(limits, **{name: value})
         values: dict[str, Any] = {
             "api_key": api_key,
+            "write_key": write_key,
             "max_upload_bytes": max_upload_bytes,
             "allow_urls": allow_urls,
             "image_roots": tuple(image_roots),
@@ -112,8 +117,14 @@ class ServerConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.max_wait < 0 or self.limits.url_timeout <= 0:
             raise ValueError("max_wait must be >= 0 and url_timeout > 0")
-        if self.api_key is not None and len(self.api_key) < 8:
-            raise ValueError("an API key must be at least 8 characters long")
+        for name in ("api_key", "write_key"):
+            key = getattr(self, name)
+            if key is not None and (not isinstance(key, str) or len(key) < 8):
+                raise ValueError(
+                    f"{'an API key' if name == 'api_key' else 'a write key'} must be at least 8 characters long"
+                )
+        if self.write_key is not None and self.write_key == self.api_key:
+            raise ValueError("the write key must differ from the API key: whoever may search may not write")
         for name in ("card_fields", "examples"):
             given = getattr(self, name)
             if given is not None and not all(isinstance(v, str) and v.strip() for v in given):

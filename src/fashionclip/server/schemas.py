@@ -135,6 +135,41 @@ class PageConfig(BaseModel):
     examples: list[str] = Field(description="example queries the page offers")
 
 
+MAX_UPDATES = 1000  # rows, and ids to delete, in one update request
+MAX_ID = 512  # characters in a product id
+MAX_VALUE = 10_000  # characters in one value of a row (a long description fits)
+MAX_COLUMNS = 100  # columns in one row
+ProductId = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+# a value of a row: a text, a finite number, or null (empty); never a list, an object or a boolean
+Cell = Annotated[str, Field(max_length=MAX_VALUE)] | int | Annotated[float, Field(allow_inf_nan=False)] | None
+Row = Annotated[dict[Annotated[str, Field(max_length=64)], Cell], Field(min_length=1, max_length=MAX_COLUMNS)]
+
+
+class UpdateRequest(Strict):
+    rows: list[Row] = Field(
+        default_factory=list,
+        max_length=MAX_UPDATES,
+        description='products keyed by "id": a stored product changes the columns given (the others stay; '
+        "no image or new text: nothing is embedded); a new id adds a product from its text (title). Images "
+        "are not named over HTTP",
+        examples=[[{"id": "1163", "price": 19.5, "stock": 3}]],
+    )
+    delete: list[ProductId] = Field(
+        default_factory=list, max_length=MAX_UPDATES, description="ids of products to remove"
+    )
+
+
+class UpdateResponse(BaseModel):
+    added: int
+    reembedded: int
+    rows_updated: int = Field(description="rows rewritten with their stored vector (metadata only)")
+    unchanged: int
+    deleted: int
+    total: int = Field(description="products in the index afterwards")
+    problems: list[str] = Field(description="rows skipped (an image that could not be read), and why")
+    took_ms: float
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -147,7 +182,8 @@ class ErrorResponse(BaseModel):
 
 _MEANING = {
     400: "a bad request: a filter, query, image reference or option that cannot be used, or a malformed header",
-    401: "no API key, or a wrong one (only on servers started with a key)",
+    401: "no API key, or a wrong one (only on servers started with a key; writes: the write key)",
+    403: "writes are disabled: the server was started without a write key",
     404: "no product with that id (or no image for it)",
     413: "the body, or an image in it, is over the server's limits",
     415: "not an image in an accepted format (JPEG, PNG, WebP, GIF, BMP, TIFF)",

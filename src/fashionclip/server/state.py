@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fashionclip.encoder import Encoder, EncoderProtocol
 from fashionclip.search import Catalog
@@ -24,6 +25,7 @@ from fashionclip.zeroshot.taxonomy import Tagger, Taxonomy
 
 DEFAULT_TAXONOMY = Path(str(resources.files("fashionclip").joinpath("data/taxonomies/fashion.yaml")))
 _CLASSIFIERS_KEPT = 32
+T = TypeVar("T")
 
 
 class State:
@@ -41,12 +43,15 @@ class State:
         )
         self.catalog = Catalog(catalog.store, self.batching or encoder)
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # one write at a time: each reads what the last one wrote
+        self.writes = 0  # writes made through this server, for the caches of what the index holds
         self._tagger: Tagger | None = None
         self._classifiers: OrderedDict[str, Any] = OrderedDict()
-        # caches keyed by the product count: an index that grows or shrinks is read again
-        self._facets: tuple[int, dict[str, Any]] | None = None
-        self._page: tuple[int, PageConfig] | None = None
-        self._folders: tuple[int, ImageFolders] | None = None
+        # caches keyed by (writes, product count): a write here (a price change keeps the count)
+        # or an index that grows or shrinks under another writer is read again
+        self._facets: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._page: tuple[tuple[int, int], PageConfig] | None = None
+        self._folders: tuple[tuple[int, int], ImageFolders] | None = None
 
     @property
     def encoder(self) -> EncoderProtocol:
@@ -88,28 +93,42 @@ class State:
                 self._classifiers.popitem(last=False)
         return made
 
+    def write(self, change: Callable[[Catalog], T]) -> T:
+        """Run ``change`` on the catalogue, one write at a time; the caches of what the index
+        holds are read again afterwards (also after a write that failed part way)."""
+        with self._writing:
+            try:
+                return change(self.catalog)
+            finally:
+                self.writes += 1
+
+    def _key(self) -> tuple[int, int]:
+        # writes first: a write that ends while the count is read makes the next request read again
+        return self.writes, self.catalog.store.count()
+
     def facets(self) -> dict[str, Any]:
         """Each metadata column's values or range (``Facet.to_dict``), by column."""
-        count = self.catalog.store.count()
-        if self._facets is None or self._facets[0] != count:
+        key = self._key()
+        if self._facets is None or self._facets[0] != key:
             found = browsable(self.catalog.store).facets(self.config.facet_values)
-            self._facets = (count, {name: facet.to_dict() for name, facet in found.items()})
+            self._facets = (key, {name: facet.to_dict() for name, facet in found.items()})
         return self._facets[1]
 
     def page(self) -> PageConfig:
         """The page's card fields and example queries, from the settings or the index's columns."""
-        count = self.catalog.store.count()
-        if self._page is None or self._page[0] != count:
-            self._page = (count, page_config(self.facets(), count, self.config.card_fields, self.config.examples))
+        key = self._key()
+        if self._page is None or self._page[0] != key:
+            config = page_config(self.facets(), key[1], self.config.card_fields, self.config.examples)
+            self._page = (key, config)
         return self._page[1]
 
     def folders(self) -> ImageFolders:
         """The folders product images may be served from."""
         if self.config.image_roots:
             return ImageFolders(self.config.image_roots)
-        count = self.catalog.store.count()
-        if self._folders is None or self._folders[0] != count:
-            self._folders = (count, ImageFolders(Path(f) for f in browsable(self.catalog.store).image_folders()))
+        key = self._key()
+        if self._folders is None or self._folders[0] != key:
+            self._folders = (key, ImageFolders(Path(f) for f in browsable(self.catalog.store).image_folders()))
         return self._folders[1]
 
     def close(self) -> None:

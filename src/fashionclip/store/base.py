@@ -134,8 +134,9 @@ class VectorStore(Protocol):
     def count(self, where: FilterSpec = None) -> int:
         """How many items (matching ``where``)."""
 
-    def hashes(self) -> dict[str, str]:
-        """id -> content hash of every stored item."""
+    def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """id -> content hash of every stored item, or of those of ``ids`` that are stored (a
+        feed of a few rows reads only theirs)."""
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
         """The stored items with these ids (score 1.0), in the order asked; unknown ids are left out."""

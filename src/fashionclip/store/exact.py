@@ -132,7 +132,9 @@ class ExactStore:
     def count(self, where: FilterSpec = None) -> int:
         return int(self._mask(where).sum()) if where else len(self._ids)
 
-    def hashes(self) -> dict[str, str]:
+    def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        if ids is not None:
+            return {i: self._rows[self._position[i]]["hash"] for i in ids if i in self._position}
         return {item_id: row["hash"] for item_id, row in zip(self._ids, self._rows, strict=True)}
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:

@@ -219,8 +219,17 @@ class MilvusStore:
         result = self._client.query(self.collection, filter=self._expression(where), output_fields=["count(*)"])
         return int(result[0]["count(*)"])
 
-    def hashes(self) -> dict[str, str]:
-        return {row["id"]: row["content_hash"] for row in self._scan(["id", "content_hash"])}
+    def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        if ids is None:
+            return {row["id"]: row["content_hash"] for row in self._scan(["id", "content_hash"])}
+        if not self._exists():
+            return {}
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _PAGE):
+            chunk = list(ids[start : start + _PAGE])
+            for row in self._client.get(self.collection, ids=chunk, output_fields=["id", "content_hash"]):
+                found[row["id"]] = row["content_hash"]
+        return found
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
         if not self._exists() or not ids:

@@ -91,21 +91,23 @@ class LanceTable:
         self.writes += 1
 
     # ------------------------------------------------------------------ writes
-    def write(self, records: Records, info: IndexInfo, *, new: bool) -> None:
-        """Insert or replace ``records`` in one commit (the table is made by the first)."""
+    def write(self, records: Records, info: IndexInfo, *, new: bool) -> Any:
+        """Insert or replace ``records`` in one commit (the table is made by the first); the rows
+        as written (Arrow; a rewrite leaves out the tag columns it keeps), None for a new table."""
         data = self._arrow(records, info)
         if self.handle is None:
             if self._db is None:
                 self._db = self.lancedb.connect(str(self.path))
             self.handle = self._db.create_table(TABLE, data=data)
             self.changed()
-            return
+            return None
         data = self._conform(data, len(records), new)
         self.writes += 1
         if new:  # the caller knows none of these ids is stored: a plain append, much cheaper than a merge
             self.handle.add(data)
-            return
-        self.handle.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+        else:
+            self.handle.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+        return data
 
     def _conform(self, data: Any, rows: int, new: bool) -> Any:
         """``data`` in the table's schema, after adding the columns it brings."""
@@ -183,6 +185,15 @@ class LanceTable:
             for row in query.to_arrow().to_pylist():
                 found[row["id"]] = self.hit(row, 1.0, with_vectors)
         return [found[i] for i in ids if i in found]
+
+    def rows_of(self, ids: Sequence[str], *, with_vectors: bool) -> Any:
+        """The stored rows of these ids as one Arrow table (in no particular order)."""
+        parts = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            query = self.handle.search().where(ids_in(chunk)).select(self.fields(with_vectors)).limit(len(chunk))
+            parts.append(query.to_arrow())
+        return self.pa.concat_tables(parts) if parts else None
 
     def fields(self, with_vectors: bool) -> list[str]:
         """The columns a hit is made of (the vector last, when asked for)."""

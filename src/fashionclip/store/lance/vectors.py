@@ -3,6 +3,11 @@
 Vector queries go to an in-memory FAISS index of the table (``memory_index.py``) when it fits in
 RAM, else to a LanceDB vector index, built once the table is large enough for brute force to be
 slow (below that, LanceDB scans exactly).
+
+The store's writes go through :meth:`VectorIndex.writing`: the table commits, then the in-memory
+index applies the same change in place (:meth:`VectorIndex.applied`), while queries go on
+answering from the last snapshot. Only a change the index cannot follow in place (a new column,
+another writer's commit in between) makes the next query load it again, reconciled with the table.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +26,7 @@ from fashionclip._extras import require
 from fashionclip.errors import StoreError
 from fashionclip.store.base import Hit
 from fashionclip.store.filters import FilterSpec, parse_filter
-from fashionclip.store.lance.memory_index import MemoryIndex
+from fashionclip.store.lance.memory_index import Change, MemoryIndex
 from fashionclip.store.lance.table import LanceTable
 
 # below this many rows an exact scan is fast enough (and exact); above it an ANN index is built
@@ -26,6 +34,14 @@ ANN_MIN_ROWS = 10_000  # at 40k rows a LanceDB flat scan took 26 ms, an IVF_HNSW
 MEMORY_DIR = "memory-index"
 # the in-memory index holds every vector (4 bytes a dimension): by default it may take this share of the RAM
 MEMORY_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write in progress: the in-memory index it may apply to, and the table version before it."""
+
+    memory: MemoryIndex | None
+    before: int | None
 
 
 class VectorIndex:
@@ -51,6 +67,10 @@ class VectorIndex:
         self.memory: MemoryIndex | None = None
         self._seen = -1  # the table's write count when the memory index was last checked against it
         self._lock = threading.Lock()  # one build, however many threads query at once
+        self._write_lock = threading.RLock()  # one write (commit + apply) at a time
+        self._writing = 0  # writes in progress: queries keep the published snapshot meanwhile
+        self.last_change: Change | None = None  # what the last write did to the in-memory index
+        self._saving: threading.Thread | None = None
 
     def search(self, query: np.ndarray, k: int, where: FilterSpec, offset: int, with_vectors: bool) -> list[Hit]:
         """The ``k`` best hits after ``offset`` for a checked query vector."""
@@ -79,23 +99,88 @@ class VectorIndex:
     def _memory_search(
         self, memory: MemoryIndex, query: np.ndarray, k: int, where: FilterSpec, offset: int, with_vectors: bool
     ) -> list[Hit]:
-        pa = self.table.pa
         conditions = parse_filter(where, self.table.columns())
-        positions, scores = memory.search(query, k + offset, conditions, self.memory_candidates)
-        rows = memory.rows.take(pa.array(positions, pa.int64())).to_pylist()
+        slots, scores, state = memory.search(query, k + offset, conditions, self.memory_candidates)
         hits = []
-        for position, score, row in zip(positions, scores, rows, strict=True):
+        for slot, score, row in zip(slots, scores, memory.rows(slots, state), strict=True):
             if with_vectors:
-                row["vector"] = memory.vector(int(position))
+                row["vector"] = memory.vector(int(slot), state)
             hits.append(self.table.hit(row, float(score), with_vectors))
         return sorted(hits, key=lambda h: (-h.score, h.id))[offset:]
+
+    # ------------------------------------------------------------------ writes
+    @contextmanager
+    def writing(self) -> Iterator[Write]:
+        """Around one write to the table: queries keep the published snapshot until
+        :meth:`applied` publishes the next (or, where it cannot, the next query reloads)."""
+        with self._write_lock:
+            memory = self.memory if self._seen == self.table.writes else None
+            before = self.table.handle.version if memory is not None and self.table.handle is not None else None
+            self._writing += 1
+            try:
+                yield Write(memory, before)
+            finally:
+                self._writing -= 1
+
+    def applied(self, write: Write, apply: Callable[[MemoryIndex, int], Change]) -> None:
+        """Apply the write just committed to the in-memory index, in place, when the index
+        reflected the table right before it and the columns are the same."""
+        memory = write.memory
+        if memory is None or memory is not self.memory or self.table.handle is None:
+            return
+        version = self.table.handle.version
+        if memory.version != write.before or memory.state.rows.schema.names != self.table.fields(False):
+            return  # the next query loads the index again, reconciled with the table
+        if memory.kinds != self.table.columns():
+            return
+        self.last_change = apply(memory, version)
+        self._seen = self.table.writes
+
+    def add_rows(self, write: Write, data: Any, vectors: np.ndarray) -> None:
+        """After ``LanceTable.write``: ``data`` as written (a rewrite leaves out the tags it keeps)."""
+        if data is None or write.memory is None:
+            return
+        rows = data.drop_columns(["vector"]) if "vector" in data.column_names else data
+        memory = write.memory
+        kept = [n for n in memory.state.rows.schema.names if n not in rows.column_names]
+        if kept:  # tag columns a rewrite keeps: the stored rows' values (new rows have none)
+            stored = self.table.rows_of(rows.column("id").to_pylist(), with_vectors=False)
+            values = {r["id"]: r for r in stored.to_pylist()} if stored is not None else {}
+            for name in kept:
+                column = [values.get(i, {}).get(name) for i in rows.column("id").to_pylist()]
+                rows = rows.append_column(name, self.table.pa.array(column, memory.state.rows.schema.field(name).type))
+        self.applied(write, lambda m, version: m.upsert(rows, vectors, version))
+
+    def rows_changed(self, write: Write, ids: list[str]) -> None:
+        """After a metadata-only write (tags): the rows of ``ids`` read back, vectors unchanged."""
+        if write.memory is None or not ids:
+            return
+
+        def apply(m: MemoryIndex, version: int) -> Change:
+            stored = self.table.rows_of(ids, with_vectors=True)
+            vectors = np.stack([np.asarray(v, dtype=np.float32) for v in stored.column("vector").to_pylist()])
+            return m.upsert(stored.drop_columns(["vector"]), vectors, version)
+
+        self.applied(write, apply)
 
     # ------------------------------------------------------------------ upkeep
     def optimize(self, rows: int, ann_min_rows: int) -> None:
         """Once the table has ``ann_min_rows`` rows, an index for it: the in-memory one (built and
-        saved) where it serves, else LanceDB's own."""
-        if rows >= ann_min_rows and self.current_memory_index() is None and not self.index_type():
+        saved) where it serves, else LanceDB's own. An in-memory index that drifted from its IVF
+        centres (``MemoryIndex.needs_rebuild``) is rebuilt with new ones; one behind its saved
+        copy is saved."""
+        memory = self.current_memory_index() if rows >= ann_min_rows else self.memory
+        if rows >= ann_min_rows and memory is None and not self.index_type():
             self.build()
+            return
+        if memory is None:
+            return
+        if memory.needs_rebuild():
+            with self._write_lock, self._lock:
+                rebuilt = MemoryIndex.build(self._read_rows(True), self.table.columns(), self.table.handle.version)
+                self.memory, self._seen = rebuilt, self.table.writes
+        if self.memory is not None and self.memory.dirty:
+            self.save()
 
     def build(self, *, num_partitions: int | None = None, index_type: str = "IVF_HNSW_SQ") -> None:
         """Build LanceDB's ANN index (see ``LanceStore.build_vector_index``)."""
@@ -128,9 +213,10 @@ class VectorIndex:
     # ------------------------------------------------------------------ the in-memory index
     def current_memory_index(self) -> MemoryIndex | None:
         """The in-memory index of the table's current version (loaded or built on first use), or None."""
-        if self.memory is not None and self._seen == self.table.writes:
-            return self.memory
-        with self._lock:
+        memory = self.memory
+        if memory is not None and (self._writing or self._seen == self.table.writes):
+            return memory  # during a write: the last published snapshot
+        with self._write_lock, self._lock:  # a write half done finishes (and is applied) first
             return self._load_memory_index()
 
     def _load_memory_index(self) -> MemoryIndex | None:
@@ -144,14 +230,31 @@ class VectorIndex:
         if not self._use_memory(table.handle.count_rows()):
             table.cache["memory_off"] = version
             return None
-        folder = table.path / MEMORY_DIR
-        self.memory = MemoryIndex.load(folder, self._read_rows, table.columns(), version)
-        if self.memory.built:
-            try:
-                self.memory.save(folder)
-            except OSError as exc:  # a read-only index still serves; it rebuilds in every process
-                warnings.warn(f"{folder}: could not save the in-memory index ({exc})", stacklevel=2)
+        fetch = lambda ids: table.rows_of(ids, with_vectors=True)  # noqa: E731
+        self.memory = MemoryIndex.load(self.folder, self._read_rows, fetch, table.columns(), version)
+        if self.memory.dirty:
+            # saved beside the queries (seconds at a million items); a process that ends waits for it
+            self._saving = threading.Thread(target=self.save, name="fashionclip-save-index")
+            self._saving.start()
         return self.memory
+
+    def flush(self) -> None:
+        """Wait for a save running in the background."""
+        if self._saving is not None:
+            self._saving.join()
+
+    @property
+    def folder(self) -> Any:
+        return self.table.path / MEMORY_DIR
+
+    def save(self) -> None:
+        """Write the in-memory index beside the table (a read-only folder: it still serves)."""
+        if self.memory is None:
+            return
+        try:
+            self.memory.save(self.folder)
+        except OSError as exc:  # a read-only index still serves; it is reconciled in every process
+            warnings.warn(f"{self.folder}: could not save the in-memory index ({exc})", stacklevel=2)
 
     def _use_memory(self, rows: int) -> bool:
         if self.memory_index is False:
