@@ -122,7 +122,7 @@ class VectorIndex:
             finally:
                 self._writing -= 1
 
-    def applied(self, write: Write, apply: Callable[[MemoryIndex, int], Change]) -> None:
+    def applied(self, write: Write, apply: Callable[[MemoryIndex, int], Change | None]) -> None:
         """Apply the write just committed to the in-memory index, in place, when the index
         reflected the table right before it and the columns are the same."""
         memory = write.memory
@@ -133,7 +133,9 @@ class VectorIndex:
             return  # the next query loads the index again, reconciled with the table
         if memory.kinds != self.table.columns():
             return
-        self.last_change = apply(memory, version)
+        change = apply(memory, version)
+        if change is not None:  # (a new version of the same rows changes nothing)
+            self.last_change = change
         self._seen = self.table.writes
 
     def add_rows(self, write: Write, data: Any, vectors: np.ndarray) -> None:
