@@ -357,13 +357,7 @@ def query_set(store: Any, catalogue: Catalogue, queries: np.ndarray) -> dict[str
     """Latency and recall@10 of the query set, plain and filtered."""
     out: dict[str, Any] = {}
     for label, where in (("plain", None), ("filtered", FILTER)):
-        store.search(queries[0], K, where=where)  # warm
-        times, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            hits = store.search(q, K, where=where)
-            times.append(time.perf_counter() - t)
-            found.append([int(h.id) for h in hits])
+        times, found = vector_store_module().timed_searches(store, queries, where, K)
         out[label] = {**stats_ms(times), "recall@10": recall(found, catalogue.exact(queries, where is not None))}
     return out
 

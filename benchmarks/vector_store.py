@@ -197,17 +197,23 @@ def fill(store, vectors: np.ndarray, meta: dict[str, list], batch: int) -> float
     return time.perf_counter() - t
 
 
+def timed_searches(store, queries, where=None, k: int = K) -> tuple[list[float], list[list[int]]]:
+    """Each query's seconds and the ids it found (after one warm-up query)."""
+    store.search(queries[0], k, where=where)  # warm the caches
+    times, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        hits = store.search(q, k, where=where)
+        times.append(time.perf_counter() - t)
+        found.append([int(h.id) for h in hits])
+    return times, found
+
+
 def measure_queries(store, queries, truth, truth_filtered) -> dict[str, float]:
     """Recall@10 and latency of a store's searches, plain and with the 10% filter."""
     row = {}
     for label, where, reference in (("", None, truth), ("filtered_", FILTER, truth_filtered)):
-        store.search(queries[0], K, where=where)  # warm the caches
-        times, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            hits = store.search(q, K, where=where)
-            times.append(time.perf_counter() - t)
-            found.append([int(h.id) for h in hits])
+        times, found = timed_searches(store, queries, where)
         s = stats(times)
         row[f"{label}recall@10"] = recall(found, reference)
         row[f"{label}p50_ms"] = s["p50_ms"]

@@ -227,10 +227,20 @@ _MODELS: tuple[ModelSpec, ...] = (
 # of their own: a user downloads, unpacks and converts them into the folder each entry names
 EASYNLP_MODELZOO = "https://atp-modelzoo-sh.oss-cn-shanghai.aliyuncs.com/release/easynlp_modelzoo/"
 EASYNLP_FOLDER = "~/.cache/fashionclip/easynlp"
+# EasyNLP's name -> its .tgz (the model zoo's modelzoo_alibaba.json maps each name to "<name>.tgz")
+EASYNLP_CHECKPOINTS: dict[str, str] = {
+    name: f"{EASYNLP_MODELZOO}{name}.tgz"
+    for name in (
+        "alibaba-pai/clip_chinese_roberta_base_vit_base",
+        "alibaba-pai/clip_chinese_roberta_base_vit_large",
+        "alibaba-pai/pai-clip-commercial-base-en",
+        "alibaba-pai/pai-clip-commercial-large-en",
+    )
+}
 
 
 def _easynlp(name: str, zoo_name: str, family: str, dim: int, languages: str) -> ModelSpec:
-    url = f"{EASYNLP_MODELZOO}{zoo_name}.tgz"
+    url = EASYNLP_CHECKPOINTS[zoo_name]
     archive = zoo_name.rpartition("/")[2]
     return ModelSpec(
         name=name,

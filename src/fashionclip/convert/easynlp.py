@@ -41,20 +41,12 @@ from safetensors.torch import save_file
 
 from fashionclip.config import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from fashionclip.errors import ModelNotAvailableError
-from fashionclip.registry import EASYNLP_MODELZOO
+from fashionclip.registry import EASYNLP_CHECKPOINTS
 
 log = logging.getLogger(__name__)
 
-# EasyNLP's name -> its .tgz (the model zoo's modelzoo_alibaba.json maps each name to "<name>.tgz")
-EASYNLP_CHECKPOINTS: dict[str, str] = {
-    name: f"{EASYNLP_MODELZOO}{name}.tgz"
-    for name in (
-        "alibaba-pai/clip_chinese_roberta_base_vit_base",
-        "alibaba-pai/clip_chinese_roberta_base_vit_large",
-        "alibaba-pai/pai-clip-commercial-base-en",
-        "alibaba-pai/pai-clip-commercial-large-en",
-    )
-}
+# EASYNLP_CHECKPOINTS, the model zoo table, is the registry's (its entries name the same files); named here too
+__all__ = ["EASYNLP_CHECKPOINTS", "LAYOUTS", "convert_easynlp", "detect_layout"]
 
 LAYOUTS = ("open_clip", "chinese_clip", "roberta_vit")
 _PREFIXES = {"open_clip": ("open_clip.",), "chinese_clip": ("chinese_clip.",)}
