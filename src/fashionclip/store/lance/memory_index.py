@@ -315,17 +315,22 @@ class MemoryIndex:
         return mask
 
     # ------------------------------------------------------------------ writing
-    def upsert(self, rows: Any, vectors: np.ndarray, version: int) -> Change:
+    def upsert(self, rows: Any, vectors: np.ndarray | None, version: int) -> Change:
         """Apply rows written to the table (Arrow, the snapshot's columns, no vector) with their
         vectors: an item whose vector is unchanged keeps its slot (metadata only), the others
-        get new slots. Publishes the snapshot of table ``version``."""
+        get new slots. ``vectors`` None: stored items whose vectors the write left as they were
+        (tags). Publishes the snapshot of table ``version``."""
         with self._mutate:
             return self._upsert(rows, vectors, version)
 
-    def _upsert(self, rows: Any, vectors: np.ndarray, version: int) -> Change:
+    def _upsert(self, rows: Any, vectors: np.ndarray | None, version: int) -> Change:
         state, slot_of = self.state, self._slots()
         ids = rows.column("id").to_pylist()
         old = np.asarray([slot_of.get(i, -1) for i in ids], dtype=np.int64)
+        if vectors is None:  # the vectors held here are the item's: no read from the table
+            if (old < 0).any():
+                raise ValueError(f"no vector for {ids[int(np.argmin(old))]!r}: it is not in the index")
+            vectors = np.stack([self.vector(int(s), state) for s in old]) if len(old) else np.zeros((0, 0))
         same = np.zeros(len(ids), dtype=bool)
         existing = np.flatnonzero(old >= 0)
         if len(existing):

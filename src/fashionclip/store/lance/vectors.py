@@ -159,9 +159,7 @@ class VectorIndex:
             return
 
         def apply(m: MemoryIndex, version: int) -> Change:
-            stored = self.table.rows_of(ids, with_vectors=True)
-            vectors = np.stack([np.asarray(v, dtype=np.float32) for v in stored.column("vector").to_pylist()])
-            return m.upsert(stored.drop_columns(["vector"]), vectors, version)
+            return m.upsert(self.table.rows_of(ids, with_vectors=False), None, version)
 
         self.applied(write, apply)
 
