@@ -3,6 +3,8 @@ writes through the table are what the in-memory index checks itself against."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from fashionclip.store import LanceStore
 from tests.store.test_stores import INFO, records
 
@@ -32,3 +34,11 @@ def test_every_write_through_the_table_is_counted(tmp_path):
     assert all(later > earlier for earlier, later in zip(counts, counts[1:], strict=False))
     assert store.count() == 3
     assert ("text",) in {tuple(i.columns) for i in store.table.handle.list_indices()}  # optimize made it
+
+
+def test_a_table_another_process_is_still_making_opens_as_no_table_yet(tmp_path):
+    """LanceDB lists ``items`` once its folder exists, before the first commit makes it openable
+    (a search started while ``fashionclip index`` creates the index sees an empty store)."""
+    (tmp_path / "db" / "items.lance").mkdir(parents=True)
+    store = LanceStore(tmp_path / "db")
+    assert store.table.handle is None and store.count() == 0 and store.search(np.ones(4, np.float32) / 2, 3) == []

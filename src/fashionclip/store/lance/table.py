@@ -40,7 +40,19 @@ class LanceTable:
         self._db = self.lancedb.connect(str(self.path)) if self.path.exists() else None
         self.cache: dict[str, Any] = {}  # schema-derived facts, cleared by every schema change
         self.writes = 0
-        self.handle: Any = self._db.open_table(TABLE) if TABLE in self._table_names() else None
+        self.handle: Any = self._open()
+
+    def _open(self) -> Any:
+        """The table, or None where there is none yet."""
+        if TABLE not in self._table_names():
+            return None
+        try:
+            return self._db.open_table(TABLE)
+        except ValueError as exc:
+            # another process is making it: listed (its folder is there), not yet committed
+            if "was not found" in str(exc):
+                return None
+            raise
 
     def _table_names(self) -> list[str]:
         if self._db is None:
