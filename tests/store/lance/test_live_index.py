@@ -166,6 +166,29 @@ def test_a_price_change_does_no_vector_work(tmp_path, monkeypatch):
     assert time.perf_counter() - started < 30  # a sanity bound, not a benchmark (benchmarks/live_updates.py)
 
 
+def test_a_price_change_keeps_the_tags_without_reading_the_table(tmp_path, monkeypatch):
+    exact, lance = pair(tmp_path, 500)
+    tagged = [f"p{i}" for i in range(0, 500, 7)]
+    for store in (exact, lance):
+        store.set_text_metadata(tagged, {"style": ["casual"] * len(tagged)})
+    lance.search(probes()[0], 5)  # the new column: the index reloads once
+    memory = lance.vectors.memory
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a price change read rows back from the table")
+
+    monkeypatch.setattr(lance.table, "rows_of", no_reads)
+    change = same_vectors(exact, [0, 7, 14, 3], price=2.5)  # three tagged, one not
+    for store in (exact, lance):
+        store.add(change)
+    assert lance.vectors.memory is memory and lance.vectors.last_change.metadata == 4
+    hits = lance.search(change.vectors[0], 500, where={"price": 2.5})
+    assert {h.id: h.metadata["style"] for h in hits} == {"p0": "casual", "p7": "casual", "p14": "casual", "p3": ""}
+    monkeypatch.undo()
+    assert_same(exact, lance, ivf=False)
+    assert [h.metadata for h in lance.get(["p7", "p3"])] == [h.metadata for h in exact.get(["p7", "p3"])]
+
+
 def test_queries_run_while_batches_are_written_and_see_each_batch_once_committed(tmp_path, monkeypatch):
     monkeypatch.setattr(memory_index, "EXACT_MAX_FLOATS", 16_000)
     _, lance = pair(tmp_path, 2000)
@@ -257,8 +280,10 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from store.lance.test_live_index import INFO, items
     from fashionclip.store import LanceStore
-    from fashionclip.store.lance import memory_index
+    from fashionclip.store.lance import memory_index, upkeep
     memory_index.EXACT_MAX_FLOATS = 16_000
+    upkeep.COMPACT_EVERY = 3  # the kill may land in a compaction or an index refresh too
+    upkeep.INDEX_EVERY_ROWS = 60
     store = LanceStore({db!r}, memory_index=True)
     store.search(np.ones({dim}, dtype=np.float32) / {dim} ** 0.5, 1)
     for batch in range(10_000):

@@ -292,6 +292,13 @@ class MemoryIndex:
         """The result rows of these slots, as the snapshot has them."""
         return state.rows.take(state.position[np.asarray(list(slots), dtype=np.int64)])
 
+    def stored_rows(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The rows held for those of ``ids`` that are live, as last written (for the writer)."""
+        slot_of = self._slots()
+        found = [(i, slot_of[i]) for i in ids if i in slot_of]
+        rows = self.rows([slot for _, slot in found], self.state) if found else []
+        return {i: row for (i, _), row in zip(found, rows, strict=True)}
+
     def vector(self, slot: int, state: Snapshot | None = None) -> np.ndarray:
         state = state or self.state
         if state.vectors is not None:

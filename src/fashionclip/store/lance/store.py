@@ -78,7 +78,7 @@ class LanceStore:
             memory_index=memory_index,
             memory_candidates=memory_candidates,
         )
-        self.text = TextIndex(self.table, keywords)
+        self.text = TextIndex(self.table, keywords, before_build=self._settle)
         self._pending: IndexInfo | None = None
 
     def __repr__(self) -> str:
@@ -105,18 +105,41 @@ class LanceStore:
             with self.vectors.writing() as write:
                 data = self.table.write(records, info, new=new)
                 self.vectors.add_rows(write, data, records.vectors)
+            self._tidy()
 
     def delete(self, ids: Sequence[str]) -> int:
         with self.vectors.writing() as write:
             deleted = self.table.delete(ids)
             self.vectors.applied(write, lambda memory, version: memory.delete(ids, version))
+        self._tidy()
         return deleted
 
     def set_text_metadata(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool = False) -> int:
         with self.vectors.writing() as write:
             written = self.table.set_text(ids, columns, overwrite=overwrite)
             self.vectors.rows_changed(write, list(ids))
+        self._tidy()
         return written
+
+    def _tidy(self) -> None:
+        """After a write: the small fragments it left compacted when due, the indices refreshed
+        in the background when due (``upkeep.py``). Queries answer from the snapshot meanwhile."""
+        if self.table.handle is None:
+            return
+        if self.table.upkeep.compaction_due:
+            with self.vectors.writing() as write:
+                if self.table.compact():
+                    self.vectors.applied(write, lambda memory, version: memory.moved_to(version))
+        self.table.upkeep.refresh_if_due()
+
+    def _settle(self) -> None:
+        """Before building an index: a background refresh finished, and its version read (the
+        same rows); building on an older version would conflict with it."""
+        if self.table.handle is not None and self.table.upkeep.settle():
+            with self.vectors.writing() as write:
+                self.table.handle.checkout_latest()
+                self.table.writes += 1
+                self.vectors.applied(write, lambda memory, version: memory.moved_to(version))
 
     def count(self, where: FilterSpec = None) -> int:
         return self.table.count(where)
@@ -156,6 +179,7 @@ class LanceStore:
         handle = self.table.handle
         if handle is None:
             return
+        self._settle()
         with self.vectors.writing() as write:  # new table versions, the same rows
             self.text.ensure(recheck=True)
             rows = handle.count_rows()
@@ -206,6 +230,7 @@ class LanceStore:
         configs = {"BTREE": index.BTree, "BITMAP": index.Bitmap}
         if kind not in configs:
             raise StoreError(f"unknown scalar index {kind!r}; use BTREE or BITMAP")
+        self._settle()
         self.table.handle.create_index(name, config=configs[kind](), replace=True)
         self.table.changed()
 
@@ -213,4 +238,5 @@ class LanceStore:
         """Build the ANN index: ``IVF_PQ`` (partitions of about 4,000 vectors, 8 dimensions per
         PQ code; queries re-rank ``refine_factor * k`` candidates with the full vectors),
         ``IVF_HNSW_SQ`` or ``IVF_FLAT``."""
+        self._settle()
         self.vectors.build(num_partitions=num_partitions, index_type=index_type)

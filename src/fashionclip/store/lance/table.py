@@ -19,6 +19,7 @@ from fashionclip.errors import StoreError
 from fashionclip.reserved_columns import RESERVED_COLUMNS
 from fashionclip.store.base import Hit, IndexInfo, Records, check_text_columns
 from fashionclip.store.filters import FilterSpec, ids_in, parse_filter, to_sql
+from fashionclip.store.lance.upkeep import Upkeep
 
 TABLE = "items"
 _MODEL_KEY = b"fashionclip.model"
@@ -41,6 +42,7 @@ class LanceTable:
         self.cache: dict[str, Any] = {}  # schema-derived facts, cleared by every schema change
         self.writes = 0
         self.handle: Any = self._open()
+        self.upkeep = Upkeep(str(self.path / f"{TABLE}.lance"))
 
     def _open(self) -> Any:
         """The table, or None where there is none yet."""
@@ -93,7 +95,7 @@ class LanceTable:
         before the mark) the non-nullable text columns that only tags were."""
         return {
             f.name
-            for f in self.handle.schema
+            for f in self.schema()
             if f.name not in RESERVED_COLUMNS and ((f.metadata or {}).get(_TAG_KEY.encode()) or not f.nullable)
         }
 
@@ -119,19 +121,20 @@ class LanceTable:
             self.handle.add(data)
         else:
             self.handle.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+        self.upkeep.committed(len(data))
         return data
 
     def _conform(self, data: Any, rows: int, new: bool) -> Any:
         """``data`` in the table's schema, after adding the columns it brings."""
         table = self.handle
-        extra = [name for name in data.column_names if name not in table.schema.names]
+        extra = [name for name in data.column_names if name not in self.schema().names]
         if extra:  # a catalogue column new to this index: added in place, empty for the rows stored
             floating = self.pa.types.is_floating
             table.add_columns(
                 {n: f"CAST(NULL AS {'DOUBLE' if floating(data.schema.field(n).type) else 'STRING'})" for n in extra}
             )
             self.changed()
-        legacy = [f.name for f in table.schema if not f.nullable and f.name not in RESERVED_COLUMNS]
+        legacy = [f.name for f in self.schema() if not f.nullable and f.name not in RESERVED_COLUMNS]
         if legacy:  # tag columns of an index written before tags were nullable and marked
             table.alter_columns(*({"path": name, "nullable": True} for name in legacy))
             table.update_field_metadata(*({"path": name, "metadata": {_TAG_KEY: "true"}} for name in legacy))
@@ -139,7 +142,7 @@ class LanceTable:
         # a rewritten row keeps its tags (a price change must not untag it); a catalogue column
         # the rows lack is empty, as the catalogue says; an appended row has no tags yet
         kept = set() if new else self.tag_columns()
-        schema = self.pa.schema([f for f in table.schema if f.name not in kept or f.name in data.column_names])
+        schema = self.pa.schema([f for f in self.schema() if f.name not in kept or f.name in data.column_names])
         for f in schema:
             if f.name not in data.column_names:
                 data = data.append_column(f, self.pa.nulls(rows, f.type))
@@ -155,7 +158,17 @@ class LanceTable:
         self.writes += 1
         for start in range(0, len(ids), _CHUNK):
             self.handle.delete(ids_in(ids[start : start + _CHUNK]))
+            self.upkeep.committed(0)
         return before - self.handle.count_rows()
+
+    def compact(self) -> bool:
+        """The small fragments of recent commits merged (``upkeep.py``); True when the table's
+        version moved (the same rows)."""
+        if not self.upkeep.compact(self.handle.version):
+            return False
+        self.handle.checkout_latest()
+        self.writes += 1
+        return True
 
     def set_text(self, ids: Sequence[str], columns: dict[str, list[str]], *, overwrite: bool) -> int:
         """Write tag columns for stored ids (see ``VectorStore.set_text_metadata``)."""
@@ -174,6 +187,7 @@ class LanceTable:
             | {name: pa.array(values, pa.string()) for name, values in columns.items()}
         )
         merged = self.handle.merge_insert("id").when_matched_update_all().execute(data)
+        self.upkeep.committed(len(ids))
         self.changed()
         return int(merged.num_updated_rows)  # unknown ids match nothing and are not inserted
 

@@ -9,6 +9,7 @@ asked for another mode (or, under ``auto``, when ``optimize`` finds the texts ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fashionclip.store.base import Hit
@@ -17,6 +18,10 @@ from fashionclip.store.keywords import SAMPLE, check_keywords, resolve
 from fashionclip.store.lance.table import LanceTable
 
 _MODE_KEY = "fashionclip.keywords"  # field metadata of ``text``: the mode its index was built with
+
+
+def _nothing() -> None:
+    return None
 
 
 def _config(mode: str) -> Any:
@@ -38,9 +43,12 @@ def _config(mode: str) -> Any:
 class TextIndex:
     """Keyword (BM25) search over a :class:`LanceTable`'s ``text`` column."""
 
-    def __init__(self, table: LanceTable, keywords: str = "auto") -> None:
+    def __init__(
+        self, table: LanceTable, keywords: str = "auto", *, before_build: Callable[[], None] = _nothing
+    ) -> None:
         self.table = table
         self.keywords = check_keywords(keywords)
+        self.before_build = before_build  # the store settles its table's background upkeep
 
     def search(self, query: str, k: int, where: FilterSpec, offset: int) -> list[Hit]:
         """The ``k`` best-ranked hits after ``offset`` (the table holds rows; ``query`` is not blank)."""
@@ -71,6 +79,7 @@ class TextIndex:
         mode = resolve(self.keywords, self._texts())
         if mode == built:
             return
+        self.before_build()
         handle = self.table.handle
         handle.create_index("text", config=_config(mode), replace=True)
         handle.update_field_metadata({"path": "text", "metadata": {_MODE_KEY: mode}})

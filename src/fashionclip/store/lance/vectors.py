@@ -145,9 +145,8 @@ class VectorIndex:
         rows = data.drop_columns(["vector"]) if "vector" in data.column_names else data
         memory = write.memory
         kept = [n for n in memory.state.rows.schema.names if n not in rows.column_names]
-        if kept:  # tag columns a rewrite keeps: the stored rows' values (new rows have none)
-            stored = self.table.rows_of(rows.column("id").to_pylist(), with_vectors=False)
-            values = {r["id"]: r for r in stored.to_pylist()} if stored is not None else {}
+        if kept:  # tag columns a rewrite keeps: the values the index holds (new rows have none)
+            values = memory.stored_rows(rows.column("id").to_pylist())
             for name in kept:
                 column = [values.get(i, {}).get(name) for i in rows.column("id").to_pylist()]
                 rows = rows.append_column(name, self.table.pa.array(column, memory.state.rows.schema.field(name).type))
