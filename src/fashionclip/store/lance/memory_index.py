@@ -1,6 +1,6 @@
 """The in-memory serving index of a LanceDB table: every vector in a FAISS IVF-Flat index
 (exact inner products inside the probed lists, no quantisation), the metadata columns as
-numpy arrays for filters, the result columns as Arrow for cheap row access.
+numpy arrays for filters (``memory_filters.py``), the result columns as Arrow for cheap row access.
 
 A LanceDB query costs a few milliseconds before it touches a vector (planning, its async
 runtime, reading index pages); at a million 512-d rows its IVF_HNSW_SQ index measured a
@@ -23,7 +23,7 @@ the spill holds more than ``max(10_000, 1%)`` of the live items, a quarter of th
 dead, or the catalogue left the size the centres were trained for; ``optimize`` then rebuilds.
 
 **Persistence.** The table stays the one source of truth. ``save`` writes the IVF index, each
-slot's id and content hash, and the table version they reflect (atomically). ``load`` reads them
+slot's id and content hash, and the table version they reflect (atomically; ``memory_files.py``). ``load`` reads them
 back and reconciles them with the table as it is now: rows whose content hash is unchanged keep
 their slot; only new items and items whose vector part changed are read with their vectors and
 added. So a process killed between writes, or a store written by another process, converges to
@@ -33,9 +33,7 @@ the table at the next open, in time proportional to what changed.
 from __future__ import annotations
 
 import bisect
-import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +44,8 @@ from typing import Any
 import numpy as np
 
 from fashionclip.store.filters import Condition, to_mask
+from fashionclip.store.lance.memory_files import read_saved, write_saved
+from fashionclip.store.lance.memory_filters import Codes, by_slot, filter_columns, updated_filters
 
 # up to this many numbers (rows x dimension, 64 MB of float32) a numpy scan over every vector
 # is exact and takes a few milliseconds; beyond, the IVF index
@@ -56,10 +56,6 @@ SPILL_MIN = 10_000  # the spill may grow to max(SPILL_MIN, SPILL_SHARE x live it
 SPILL_SHARE = 0.01
 DEAD_SHARE = 0.25  # dead slots (replaced or deleted) kept before a rebuild compacts them
 ROW_CHUNKS = 64  # result-row chunks appended by writes before the small ones are merged
-_FILE = "ivf.faiss"
-_STATE = "state.json"
-_SLOTS = "slots.arrow"
-_FORMAT = 2
 
 
 class ReadWriteLock:
@@ -141,7 +137,7 @@ class Snapshot:
     live: np.ndarray  # bool per slot
     position: np.ndarray  # int64 per slot: its row in ``rows``
     rows: Rows
-    filters: dict[str, Any]  # metadata column -> float64 per slot, or _Codes
+    filters: dict[str, Any]  # metadata column -> float64 per slot, or Codes
     vectors: np.ndarray | None  # exact mode: float32 (count, dim) view
     spill: np.ndarray  # int64 slots scanned exactly by every query
     spill_vectors: np.ndarray  # their vectors
@@ -224,7 +220,7 @@ class MemoryIndex:
             live=np.ones(count, dtype=bool),
             position=np.arange(count, dtype=np.int64),
             rows=Rows([rows], [0]),
-            filters=_filter_columns(rows, kinds),
+            filters=filter_columns(rows, kinds),
             vectors=vectors if ivf is None else None,
             spill=np.zeros(0, dtype=np.int64),
             spill_vectors=np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32),
@@ -313,7 +309,7 @@ class MemoryIndex:
         numeric = []
         for c in conditions:
             column = state.filters[c.column]
-            if isinstance(column, _Codes):
+            if isinstance(column, Codes):
                 mask &= column.mask(c)
             else:
                 numeric.append(c)
@@ -361,7 +357,7 @@ class MemoryIndex:
         replaced = old[fresh][old[fresh] >= 0]
         live[replaced] = False
         position = np.concatenate([position, first_row + fresh])
-        filters = _updated_filters(state.filters, chunk, self.kinds, old[moved], moved, fresh)
+        filters = updated_filters(state.filters, chunk, self.kinds, old[moved], moved, fresh)
         new_hashes = _hashes(chunk)
         added = np.ascontiguousarray(vectors[fresh], dtype=np.float32)
         exact_view, spill, spill_vectors = state.vectors, state.spill, state.spill_vectors
@@ -472,12 +468,8 @@ class MemoryIndex:
     def _save(self, folder: Path) -> None:
         import faiss
         import pyarrow as pa
-        import pyarrow.ipc
 
         state = self.state
-        folder.mkdir(parents=True, exist_ok=True)
-        with self._lock.reading():
-            _atomic(folder / _FILE, lambda path: faiss.write_index(self._ivf, str(path)))
         in_spill = np.zeros(state.count, dtype=bool)
         in_spill[state.spill] = True
         slots = pa.table(
@@ -488,21 +480,19 @@ class MemoryIndex:
                 "spill": pa.array(in_spill),
             }
         )
-
-        def write_slots(path: Path) -> None:
-            with pa.OSFile(str(path), "wb") as sink, pyarrow.ipc.new_file(sink, slots.schema) as writer:
-                writer.write_table(slots)
-
-        _atomic(folder / _SLOTS, write_slots)
         meta = {
-            "format": _FORMAT,
             "version": state.version,
             "count": state.count,
             "ntotal": int(self._ivf.ntotal),
             "placement": self.placement,
             "trained_size": self.trained_size,
         }
-        _atomic(folder / _STATE, lambda path: path.write_text(json.dumps(meta)))
+
+        def write_ivf(path: Path) -> None:
+            with self._lock.reading():
+                faiss.write_index(self._ivf, str(path))
+
+        write_saved(folder, write_ivf, slots, meta)
         self.dirty = False
 
     @classmethod
@@ -517,7 +507,7 @@ class MemoryIndex:
         """The index of the table at ``version``: the saved one reconciled with the table (only
         new and re-embedded items are read with vectors, by ``fetch(ids)``), else built from
         ``read(True)``. ``read(with_vectors)`` returns every row as Arrow."""
-        saved = _read_saved(folder)
+        saved = read_saved(folder)
         if saved is None:
             return cls.build(read(True), kinds, version)
         meta, ivf, slots = saved
@@ -569,7 +559,7 @@ class MemoryIndex:
             live=live,
             position=position,
             rows=Rows([rows], [0]),
-            filters=_filter_columns(rows, kinds),  # by row for now; re-indexed by slot below
+            filters=filter_columns(rows, kinds),  # by row for now; re-indexed by slot below
             vectors=None,
             spill=spill,
             spill_vectors=np.stack([ivf.reconstruct(int(s)) for s in spill]).astype(np.float32)
@@ -579,7 +569,7 @@ class MemoryIndex:
         )
         # filters are per slot: a row's values at its slot (dead slots take the first row's: masked out)
         if rows.num_rows:
-            snapshot = replace(snapshot, filters=_by_slot(snapshot.filters, np.where(live, position, 0)))
+            snapshot = replace(snapshot, filters=by_slot(snapshot.filters, np.where(live, position, 0)))
         current = _rehash(saved_hashes, live, position, hashes)
         index = cls(snapshot, kinds, saved_ids, current, ivf=ivf, placement=float(meta.get("placement", 1.0)))
         index.trained_size = int(meta.get("trained_size", snapshot.live_count))
@@ -591,92 +581,6 @@ class MemoryIndex:
         else:
             index.dirty = meta.get("version") != version
         return index
-
-
-class _Codes:
-    """A text column as integer codes (Arrow's dictionary encoding), so filters compare
-    integers, not a million strings. New values extend the dictionary (append-only)."""
-
-    def __init__(self, codes: np.ndarray, code: dict[str, int]) -> None:
-        self.codes = codes
-        self._code = code
-
-    @classmethod
-    def of(cls, column: Any) -> _Codes:
-        encoded = column.combine_chunks().dictionary_encode()
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-        return cls(codes, {label: i for i, label in enumerate(encoded.dictionary.to_pylist())})
-
-    def code(self, value: Any) -> int:
-        return self._code.get(str(value), -1)  # a value no row has matches nothing
-
-    def encode(self, values: Iterable[Any]) -> tuple[np.ndarray, dict[str, int]]:
-        """Codes of new values, and the dictionary that holds them (a copy when it grew)."""
-        table, out = self._code, []
-        for value in values:
-            if value is None:
-                out.append(-1)
-                continue
-            text = str(value)
-            if text not in table:
-                if table is self._code:
-                    table = dict(table)
-                table[text] = len(table)
-            out.append(table[text])
-        return np.asarray(out, dtype=np.int32), table
-
-    def mask(self, condition: Condition) -> np.ndarray:
-        """The slots meeting ``condition`` (=, != or in): a lookup table indexed by code."""
-        wanted = condition.value if condition.op == "in" else (condition.value,)
-        table = np.zeros(len(self._code) + 1, dtype=bool)  # the last entry: code -1, a missing value
-        table[[c for c in (self.code(v) for v in wanted) if c >= 0]] = True
-        hit = table[self.codes]
-        return ~hit if condition.op == "!=" else hit
-
-
-def _filter_columns(rows: Any, kinds: dict[str, str]) -> dict[str, Any]:
-    columns: dict[str, Any] = {}
-    for name, kind in kinds.items():
-        values = rows.column(name)
-        if kind == "numeric":
-            columns[name] = values.to_numpy().astype(np.float64)  # nulls become NaN
-        else:
-            columns[name] = _Codes.of(values)
-    return columns
-
-
-def _by_slot(filters: dict[str, Any], rows_of_slots: np.ndarray) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, column in filters.items():
-        if isinstance(column, _Codes):
-            out[name] = _Codes(column.codes[rows_of_slots] if len(column.codes) else column.codes, column._code)
-        else:
-            out[name] = column[rows_of_slots] if len(column) else column
-    return out
-
-
-def _updated_filters(
-    filters: dict[str, Any], chunk: Any, kinds: dict[str, str], slots: np.ndarray, moved: np.ndarray, fresh: np.ndarray
-) -> dict[str, Any]:
-    """Filter columns after a write: ``moved`` rows of ``chunk`` replace the values at ``slots``,
-    ``fresh`` rows are appended as new slots (old arrays untouched: copies)."""
-    out: dict[str, Any] = {}
-    for name, kind in kinds.items():
-        values = chunk.column(name)
-        old = filters[name]
-        if kind == "numeric":
-            new = values.to_numpy(zero_copy_only=False).astype(np.float64)
-            column = old.copy() if len(moved) else old
-            if len(moved):
-                column[slots] = new[moved]
-            out[name] = np.concatenate([column, new[fresh]])
-        else:
-            codes, table = old.encode(values.to_pylist())
-            column = old.codes.copy() if len(moved) else old.codes
-            if len(moved):
-                column[slots] = codes[moved]
-            out[name] = _Codes(np.concatenate([column, codes[fresh]]), table)
-    return out
 
 
 def _rehash(saved: list[str], live: np.ndarray, position: np.ndarray, hashes: list[str]) -> list[str]:
@@ -736,26 +640,3 @@ def _build_ivf(vectors: np.ndarray, trained: Any) -> tuple[Any, float]:
     sample = vectors[np.random.default_rng(0).choice(size, min(size, 20_000), replace=False)]
     nearest, _ = index.quantizer.search(sample, 1)
     return index, float(nearest[:, 0].mean())
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    write(temp)
-    os.replace(temp, path)
-
-
-def _read_saved(folder: Path) -> tuple[dict[str, Any], Any, Any] | None:
-    try:
-        meta = json.loads((folder / _STATE).read_text())
-        if meta.get("format") != _FORMAT:
-            return None
-        import faiss
-        import pyarrow as pa
-        import pyarrow.ipc
-
-        ivf = faiss.read_index(str(folder / _FILE))
-        with pa.memory_map(str(folder / _SLOTS)) as source:
-            slots = pyarrow.ipc.open_file(source).read_all()
-        return meta, ivf, slots
-    except (OSError, ValueError, RuntimeError, KeyError):
-        return None
