@@ -134,3 +134,51 @@ def test_cli_index_with_ray_into_milvus_lite_then_search(shop: Path, tmp_path: P
     assert "text-only" in capsys.readouterr().out
     assert main(["index", str(shop), "--db", db, "--address", "auto"]) == 1
     assert "go with --engine ray" in capsys.readouterr().err
+
+
+class FlakyRay:
+    """Stands in for the ``ray`` module at start-up: its first ``failures`` starts raise what Ray
+    raises when its raylet misses Ray's fixed 30-s registration wait."""
+
+    def __init__(self, failures: int, message: str = "The current node timed out during startup.") -> None:
+        self.failures, self.message = failures, message
+        self.starts = self.shutdowns = 0
+
+    def init(self, **kwargs) -> None:
+        self.starts += 1
+        if self.starts <= self.failures:
+            raise Exception(self.message)
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+def test_a_local_cluster_that_times_out_at_start_up_is_started_again(monkeypatch, caplog) -> None:
+    from fashionclip.indexing import ray as ray_indexing
+
+    monkeypatch.delenv("RAY_gcs_server_port_wait_time_s", raising=False)
+    flaky = FlakyRay(failures=1)
+    ray_indexing._init(flaky, None)
+    assert (flaky.starts, flaky.shutdowns) == (2, 1)
+    assert "starting it again" in caplog.text
+
+
+def test_a_local_cluster_that_never_starts_says_what_to_do(monkeypatch) -> None:
+    from fashionclip.indexing import ray as ray_indexing
+
+    monkeypatch.delenv("RAY_gcs_server_port_wait_time_s", raising=False)
+    flaky = FlakyRay(failures=ray_indexing.LOCAL_START_ATTEMPTS)
+    with pytest.raises(RuntimeError, match=r"did not start in 2 tries .*--engine local"):
+        ray_indexing._init(flaky, None)
+    assert flaky.starts == flaky.shutdowns == ray_indexing.LOCAL_START_ATTEMPTS
+
+
+@pytest.mark.parametrize("address", [None, "auto"])
+def test_other_start_up_errors_are_not_retried(monkeypatch, address) -> None:
+    from fashionclip.indexing import ray as ray_indexing
+
+    monkeypatch.delenv("RAY_gcs_server_port_wait_time_s", raising=False)
+    flaky = FlakyRay(failures=1, message="Could not find any running Ray instance.")
+    with pytest.raises(Exception, match="Could not find any running Ray instance"):
+        ray_indexing._init(flaky, address)
+    assert (flaky.starts, flaky.shutdowns) == (1, 0)

@@ -50,6 +50,9 @@ from fashionclip.store.base import IndexInfo, VectorStore
 
 log = logging.getLogger(__name__)
 
+# starts of a local Ray cluster tried before giving up (see _init)
+LOCAL_START_ATTEMPTS = 2
+
 
 @dataclass(frozen=True)
 class RayOptions:
@@ -185,13 +188,29 @@ def _init(ray: Any, address: str | None) -> None:
     warnings.filterwarnings("ignore", message="lancedb fork support", category=RuntimeWarning)
     # a small catalogue gives fewer blocks than actors: fine, and not worth a warning
     warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
-    if address is None:
-        # a local cluster's GCS server binds its port after Ray's default 30 s wait on a busy
-        # 2-core machine now and then ("Timed out waiting for file ... gcs_server_port"): wait longer
-        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    else:
+    if address is not None:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return
+    # a local cluster's GCS server binds its port after Ray's default 30 s wait on a busy
+    # 2-core machine now and then ("Timed out waiting for file ... gcs_server_port"): wait longer
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
+    for attempt in range(1, LOCAL_START_ATTEMPTS + 1):
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            return
+        except Exception as error:
+            # the raylet's registration wait is a fixed 30 s inside Ray, with no setting; on a
+            # loaded machine a second start usually succeeds
+            if "timed out during startup" not in str(error):
+                raise
+            ray.shutdown()
+            if attempt == LOCAL_START_ATTEMPTS:
+                raise RuntimeError(
+                    f"a local Ray cluster did not start in {LOCAL_START_ATTEMPTS} tries ({error}); the machine "
+                    "may be overloaded: retry, use --engine local, or start Ray yourself (ray start --head) "
+                    "and pass --address auto"
+                ) from error
+            log.warning("a local Ray cluster timed out during startup (%s); starting it again", error)
 
 
 # ---------------------------------------------------------------------------- the pipeline
