@@ -53,21 +53,18 @@ def main() -> int:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from fashionclip import load_model
-    from fashionclip.loading import _calibration, local_checkpoint
+    from fashionclip.calibration import quantisation_photos
     from fashionclip.machine import cpu_flags, cpu_name
-    from fashionclip.testing import write_vit_b32
+    from fashionclip.testing import benchmark_checkpoint
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["FASHIONCLIP_CACHE"] = folder
-        if args.model == "vit-b-32":
-            path = str(write_vit_b32(Path(folder) / "vit-b-32"))
-        else:
-            path = str(local_checkpoint(args.model)[1])
+        path = str(benchmark_checkpoint(args.model, folder))
         reference = load_model(path, backend="torch", precision="fp32")
         files = sorted(glob.glob(str(Path(args.data) / "hires" / "images" / "*.jpg")))[: args.photos]
         pixels = np.stack([reference.image_preprocessor(f) for f in files])
         expected = reference.backend.encode_pixels(pixels)
-        calibration = _calibration(reference.preprocess, reference.tokenizer)[0]  # the sample's photos
+        calibration = quantisation_photos(reference.preprocess)  # the photos OpenVINO int8 is calibrated on
 
         rows: list[tuple[str, float, float]] = []
         threads = os.cpu_count() or 1

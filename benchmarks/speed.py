@@ -14,7 +14,8 @@ decoding and inference shared the cores perfectly (``cores / (threads x model + 
 image, and no more than the model alone). "of bound" is the end-to-end speed as a fraction of it.
 
 ``--decode`` adds the decoders (full decode, libjpeg DCT scaling at 1/4 and 1/8 through Pillow,
-simplejpeg where installed) with their pixel difference and embedding cosine to a full decode;
+simplejpeg and PyTurboJPEG 1.x where installed) with their pixel difference and embedding cosine
+to a full decode;
 ``--split`` times the automatic choice end to end for each split of the cores between
 inference threads and decoding workers.
 
@@ -260,6 +261,21 @@ def decoders(model_path: str, files: list[str]) -> list[dict]:
 
         ways[f"simplejpeg {simplejpeg.__version__}, shorter side >= {side}"] = simple
     except ImportError:
+        pass
+    try:  # PyTurboJPEG 1.x with Debian's libturbojpeg0 (2.x needs libjpeg-turbo 3)
+        from turbojpeg import TJPF_RGB, TurboJPEG
+
+        turbo = TurboJPEG()
+        factors = sorted(turbo.scaling_factors, key=lambda f: f[0] / f[1])
+
+        def turbojpeg(data: bytes, at_least: int = side) -> np.ndarray:
+            width, height, _, _ = turbo.decode_header(data)
+            # the smallest DCT scale whose shorter side still >= the model's input, as Pillow's draft
+            scale = next(f for f in factors if min(width, height) * f[0] / f[1] >= at_least or f == (1, 1))
+            return full.pixels(Image.fromarray(turbo.decode(data, pixel_format=TJPF_RGB, scaling_factor=scale)))
+
+        ways[f"PyTurboJPEG, shorter side >= {side}"] = turbojpeg
+    except (ImportError, RuntimeError, OSError):  # not installed, or no libturbojpeg
         pass
     blobs = [Path(f).read_bytes() for f in files]
     reference = np.stack([full(b) for b in blobs])

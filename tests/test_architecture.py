@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "reserved_columns": 0,
     "tuning": 0,
     "preprocess": 1,
-    "backends": 2,
+    **dict.fromkeys(["backends", "calibration"], 2),
     "encoder": 3,
     **dict.fromkeys(["loading", "convert"], 4),
     **dict.fromkeys(["catalog", "store"], 5),

@@ -9,6 +9,7 @@ Hub checkpoints come through ``huggingface_hub``, so its cache and
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import json
 import logging
@@ -27,6 +28,7 @@ import torch
 
 from fashionclip._extras import require
 from fashionclip.backends.torch_hf import TorchHFBackend
+from fashionclip.calibration import check_batch, quantisation_key, quantisation_photos
 from fashionclip.config import PRECISIONS, ModelSpec, PreprocessConfig
 from fashionclip.encoder import Encoder
 from fashionclip.errors import ModelNotAvailableError, UnknownModelError
@@ -199,13 +201,12 @@ def load_model(
     """Load a checkpoint by registry name, Hugging Face id or local directory.
 
     ``backend`` ("torch", "onnx" or "openvino") and ``precision`` ("fp32", "bf16", "fp16" on
-    CUDA, "int8" with ONNX or OpenVINO) default to the fastest faithful choice for this machine
-    (:func:`fashionclip.machine.default_precision`): bf16 autocast where the CPU multiplies
-    bf16 natively, ONNX Runtime int8 elsewhere, kept only when its embeddings of the bundled
-    sample catalogue stay at cosine >= 0.99 to fp32 (else ONNX fp32). Exports are cached in
-    ``~/.cache/fashionclip/onnx`` and ``.../openvino`` (OpenVINO: fp32 and bf16 inference, int8
-    by NNCF calibrated on the sample's photos and titles; automatic there is int8, kept on the
-    same condition). ``precision="fp32", backend="torch"`` reproduces
+    CUDA, "int8" with ONNX or OpenVINO) default to the fastest faithful choice for this machine,
+    measured on the checkpoint's first automatic load here and cached (:mod:`fashionclip.tuning`;
+    ``FASHIONCLIP_AUTO=rule`` picks from the CPU's flags instead,
+    :func:`fashionclip.machine.default_precision`). Exports are cached in
+    ``~/.cache/fashionclip/onnx`` and ``.../openvino`` (OpenVINO int8: the image tower by NNCF,
+    calibrated on the bundled sample's photos). ``precision="fp32", backend="torch"`` reproduces
     transformers exactly. ``dtype`` (deprecated: use ``precision``) casts the torch weights
     themselves ("float32", "bfloat16", "float16" or a torch.dtype; implies torch).
 
@@ -352,7 +353,7 @@ def measured_choice(runner: Any, path: Path, preprocess: PreprocessConfig, token
             "checkpoint; exports included, up to a few minutes for a ViT-B/32; FASHIONCLIP_AUTO=rule skips it)",
             path,
         )
-        return _calibration(preprocess, tokenizer)
+        return check_batch(preprocess, tokenizer)
 
     return choose(key, candidates(flags), build, runner, batch, cpu_name(), load=lambda: _decoding(preprocess))
 
@@ -398,9 +399,15 @@ def _exported(
     key = checkpoint_fingerprint(path)
 
     def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _calibration(preprocess, tokenizer)
+        return check_batch(preprocess, tokenizer)
 
-    exported = load(runner, key, precision, cache_dir(backend), calibration)
+    if backend == "openvino" and precision == "int8":
+        # int8 calibrated on the user's own photos is an export of its own
+        calibrated = "_".join(filter(None, [key, quantisation_key()]))
+        photos = functools.partial(quantisation_photos, preprocess)
+        exported = load(runner, calibrated, precision, cache_dir(backend), calibration, quantise_on=photos)
+    else:
+        exported = load(runner, key, precision, cache_dir(backend), calibration)
     if automatic and precision == "int8" and exported.fidelity < INT8_FLOOR:
         log.warning(
             "%s int8 embeddings of %s are at cosine %.4f to fp32 (< %.2f); using %s fp32",
@@ -412,20 +419,6 @@ def _exported(
         )
         exported = load(runner, key, "fp32", cache_dir(backend), calibration)
     return exported
-
-
-def _calibration(preprocess: PreprocessConfig, tokenizer: TextTokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """32 photos and titles of the bundled sample catalogue, ready for the towers: what an
-    export is checked against."""
-    from fashionclip.preprocess.image import ImagePreprocessor
-    from fashionclip.sample import sample_catalog
-
-    root, rows = sample_catalog()
-    picked = rows[:: max(1, len(rows) // 32)][:32]
-    images = ImagePreprocessor(preprocess)
-    pixels = np.stack([images(root / row["image"]) for row in picked])
-    tokens = tokenizer([row["title"] for row in picked])
-    return pixels, tokens.input_ids, tokens.attention_mask
 
 
 def _decoding(preprocess: PreprocessConfig) -> Callable[[], Any]:

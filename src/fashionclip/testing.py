@@ -48,6 +48,17 @@ def write_vit_b32(path: str | Path, *, seed: int = 0) -> Path:
     return _save_random(Path(path), CLIPConfig(), seed)  # the defaults are ViT-B/32's
 
 
+def benchmark_checkpoint(model: str, folder: str | Path) -> Path:
+    """The checkpoint a benchmark measures: ``"vit-b-32"`` is :func:`write_vit_b32` written into
+    ``folder``; any other name is a registry name, hub id or folder, found as ``load_model``
+    finds it (offline: the bundled model or the hub cache)."""
+    from fashionclip.loading import local_checkpoint
+
+    if model == "vit-b-32":
+        return write_vit_b32(Path(folder) / "vit-b-32")
+    return Path(local_checkpoint(model)[1])
+
+
 def _save_random(path: Path, config, seed: int) -> Path:
     import torch
     from transformers import CLIPModel

@@ -146,3 +146,18 @@ def test_overlapping_exports_leave_the_root_logger_as_they_found_it():
     assert root.level == logging.ERROR  # the second is still quantising
     second.__exit__(None, None, None)
     assert root.level == before
+
+
+def _spins(session) -> bool:
+    """Whether an ONNX Runtime session's threads spin after a run (its default, where unset)."""
+    try:
+        return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") != "0"
+    except RuntimeError:  # not set: ONNX Runtime's default, spinning
+        return True
+
+
+def test_the_image_session_does_not_spin_and_the_text_session_does(tiny_checkpoint):
+    # spinning image threads take the cores from the decoding beside them and from the text
+    # session after them; a lone query gains from its own (benchmarks/onnx_spinning.py)
+    backend = load_model(str(tiny_checkpoint), backend="onnx", precision="int8").backend
+    assert not _spins(backend.vision) and _spins(backend.text)

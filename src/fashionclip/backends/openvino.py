@@ -100,7 +100,8 @@ def check_precision(precision: str) -> None:
 
 
 # bumped when what an export holds changes, so a cached export of the older kind is not reused
-EXPORT_VERSION = 2
+# (3: int8 calibrated on the sample photos the fidelity check does not use)
+EXPORT_VERSION = 3
 
 
 def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:
@@ -109,16 +110,23 @@ def export_folder(cache: Path, fingerprint: str, precision: str) -> Path:
 
 
 def load_openvino(
-    torch_backend: Any, fingerprint: str, precision: str, cache: Path, calibration: Calibration
+    torch_backend: Any,
+    fingerprint: str,
+    precision: str,
+    cache: Path,
+    calibration: Calibration,
+    quantise_on: Callable[[], np.ndarray] | None = None,
 ) -> OpenVinoBackend:
     """The OpenVINO backend of a loaded torch CLIP backend: converted (and quantised) on first
-    use into ``cache/<fingerprint>-<ir>/``, then reused. ``calibration`` gives the photos int8
-    is calibrated on, and the photos and titles every precision is measured on
-    (``backend.fidelity``)."""
+    use into ``cache/<fingerprint>-<ir>/``, then reused. ``calibration`` gives the photos and
+    titles every precision is measured on (``backend.fidelity``); ``quantise_on`` the photos
+    int8 is calibrated on (default: the same photos)."""
     check_precision(precision)
     folder = export_folder(cache, fingerprint, precision)
     if not (folder / "export.json").exists():
-        convert(torch_backend, folder, _IR[precision], calibration())
+        batch = calibration()
+        photos = quantise_on() if quantise_on is not None and _IR[precision] == "int8" else batch[0]
+        convert(torch_backend, folder, _IR[precision], batch, photos)
     record = json.loads((folder / "export.json").read_text())
     backend = OpenVinoBackend(
         folder,
@@ -136,10 +144,13 @@ def load_openvino(
     return backend
 
 
-def convert(torch_backend: Any, folder: Path, ir: str, batch: CalibrationBatch) -> None:
+def convert(
+    torch_backend: Any, folder: Path, ir: str, batch: CalibrationBatch, photos: np.ndarray | None = None
+) -> None:
     """Convert both towers to OpenVINO IR (``ir`` "fp32", or "int8": the image tower by NNCF
-    post-training quantisation calibrated on ``batch``, the text tower's weights compressed),
-    into a temporary folder renamed into place, so a crash never leaves half an export."""
+    post-training quantisation calibrated on ``photos``, default ``batch``'s, the text tower's
+    weights compressed), check the result on ``batch``, into a temporary folder renamed into
+    place, so a crash never leaves half an export."""
     ov = require("openvino", "openvino", feature="the OpenVINO backend needs openvino, which")
     model = torch_backend.model
     size = int(model.config.vision_config.image_size)
@@ -163,7 +174,7 @@ def convert(torch_backend: Any, folder: Path, ir: str, batch: CalibrationBatch) 
             )
             model.to(torch_backend.dtype)
         if ir == "int8":
-            vision, text = _quantise(vision, batch), _compress_weights(text)
+            vision, text = _quantise(vision, pixels if photos is None else photos), _compress_weights(text)
         ov.save_model(vision, str(scratch / "vision.xml"), compress_to_fp16=False)
         ov.save_model(text, str(scratch / "text.xml"), compress_to_fp16=False)
         record: dict[str, Any] = {"ir": ir, "openvino": ov.__version__, "fidelity": {}}
@@ -188,12 +199,11 @@ def convert(torch_backend: Any, folder: Path, ir: str, batch: CalibrationBatch) 
         raise
 
 
-def _quantise(vision: Any, batch: CalibrationBatch) -> Any:
+def _quantise(vision: Any, pixels: np.ndarray) -> Any:
     """The image tower with int8 weights and activations (NNCF post-training quantisation, its
     transformer preset: the attention's softmax and layer norms stay in float), calibrated on
-    the photos of ``batch``, 8 at a time."""
+    ``pixels``, 8 at a time."""
     nncf = require("nncf", "openvino", feature="int8 with OpenVINO needs nncf, which")
-    pixels = batch[0]
     images = nncf.Dataset([np.ascontiguousarray(pixels[i : i + 8], dtype=np.float32) for i in range(0, len(pixels), 8)])
     with _quiet_nncf():
         return nncf.quantize(vision, images, model_type=nncf.ModelType.TRANSFORMER, subset_size=len(pixels))
