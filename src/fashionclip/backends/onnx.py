@@ -56,9 +56,9 @@ class OnnxBackend:
         self.text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=providers)
         # After a run, ONNX Runtime's threads spin waiting for the next one, taking the cores from
         # the decoding threads beside an image batch and from the text session's own threads.
-        # Without it (2-core EPYC, ViT-B/32 int8): 27 -> 31 img/s beside decoding, a query after
-        # an image batch 10.2 -> 4.2 ms, images alone unchanged. A lone query gains from the spin
-        # (2.8 vs 4.3 ms), so the text session keeps it. benchmarks/onnx_spinning.py measures it.
+        # Without it (2-core EPYC, ViT-B/32 int8): 28.7 -> 31.5 img/s beside decoding, a query
+        # after an image batch 9.9 -> 3.6 ms, images alone within noise. A lone query gains from
+        # the spin (4.4 vs 5.4 ms), so the text session keeps it (benchmarks/onnx_spinning.py).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.vision = ort.InferenceSession(str(folder / "vision.onnx"), options, providers=providers)
         self.folder = folder
