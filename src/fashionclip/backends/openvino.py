@@ -124,9 +124,8 @@ def load_openvino(
     check_precision(precision)
     folder = export_folder(cache, fingerprint, precision)
     if not (folder / "export.json").exists():
-        batch = calibration()
-        photos = quantise_on() if quantise_on is not None and _IR[precision] == "int8" else batch[0]
-        convert(torch_backend, folder, _IR[precision], batch, photos)
+        photos = quantise_on() if quantise_on is not None and _IR[precision] == "int8" else None
+        convert(torch_backend, folder, _IR[precision], calibration(), photos)
     record = json.loads((folder / "export.json").read_text())
     backend = OpenVinoBackend(
         folder,
