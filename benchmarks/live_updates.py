@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import hashlib
 import importlib
 import json
 import os
@@ -49,33 +48,24 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from live_catalogue import FILTER, Catalogue, K, Probe, probe_for, recall, visible
+from live_report import TARGET_NEXT_MS, TARGET_P95_FACTOR, TARGET_RECALL, markdown
 
 from fashionclip.machine import cpu_flags, cpu_name
-from fashionclip.store import IndexInfo, Records
+from fashionclip.store import IndexInfo
 from fashionclip.store.uri import open_store
 
-K = 10
 BATCHES = (1, 10, 100, 1000)
 KINDS = ("metadata", "re-embedded", "added", "deleted")
 STREAM_MIX = (0.6, 0.2, 0.1, 0.1)  # in the order of KINDS
 INTERVAL_S = 0.1  # the stream writes one batch every INTERVAL_S
-CATEGORIES = 100
-GENDERS = ("Men", "Women", "Boys", "Girls")
-FILTER_CATEGORIES = 20  # c00..c19: 20% of rows, and price <= 500 half of them: ~10%
-FILTER_PRICE = 500.0
-FILTER = {"category": [f"c{c:02d}" for c in range(FILTER_CATEGORIES)], "price": {"<=": FILTER_PRICE}}
 PROBE_GRACE_S = 120.0  # how long the reader may take, after the stream, to see the last probe
 SPOT_CHECK = 300
-# the issue's targets
-TARGET_NEXT_MS = 50.0  # next query after a write of up to 1000 items: at most idle p50 + this
-TARGET_P95_FACTOR = 2.0  # stream query p95 at most this times idle p95
-TARGET_RECALL = 0.95
 STORE_URIS = {
     "lance": lambda folder, options: f"{folder / 'lance'}?memory_index=true" + (f"&{options}" if options else ""),
     "milvus-lite": lambda folder, options: (
@@ -90,10 +80,6 @@ def vector_store_module() -> Any:
     if here not in sys.path:
         sys.path.insert(0, here)
     return importlib.import_module("vector_store")
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
 def plain(value: Any) -> Any:
@@ -121,199 +107,6 @@ def stats_ms(seconds: list[float]) -> dict[str, float]:
         "p95_ms": float(np.percentile(ms, 95)),
         "max_ms": float(ms.max()),
     }
-
-
-# ---------------------------------------------------------------------------------- the state
-class Catalogue:
-    """What the store should hold, tracked by the benchmark: item ``str(row)`` has the vector of
-    ``row`` (the generated ``base`` rows, then the ``extra`` rows of added items) and the metadata
-    of the arrays below; ``live`` says which rows are stored. One copy of the vectors."""
-
-    def __init__(self, vectors: np.ndarray, cosine: float, spare: int, seed: int) -> None:
-        n, dim = vectors.shape
-        self.n, self.dim = n, dim
-        self.base = vectors
-        self.extra = np.empty((spare, dim), dtype=np.float32)
-        self.size = n  # rows in use (stored or deleted)
-        rng = np.random.default_rng(seed + 1)
-        total = n + spare
-        self.live = np.zeros(total, dtype=bool)
-        self.live[:n] = True
-        self.category = np.zeros(total, dtype=np.int16)
-        self.category[:n] = rng.integers(0, CATEGORIES, n)
-        self.gender = np.zeros(total, dtype=np.int8)
-        self.gender[:n] = rng.integers(0, len(GENDERS), n)
-        self.price = np.zeros(total)
-        self.price[:n] = rng.uniform(1, 1000, n).round(2)
-        self.stock = np.zeros(total)
-        self.stock[:n] = rng.integers(0, 51, n)
-        self.generation = np.zeros(total, dtype=np.int32)  # bumped by each re-embedding
-        # a new vector lies near an existing item: half the spread of an item around its centre
-        self.noise = 0.5 * float(np.sqrt(max(1.0 / cosine**2 - 1.0, 1e-6))) / np.sqrt(dim)
-        self.touched: set[int] = set()
-
-    # ---- rows
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((len(rows), self.dim), dtype=np.float32)
-        low = rows < self.n
-        out[low] = self.base[rows[low]]
-        out[~low] = self.extra[rows[~low] - self.n]
-        return out
-
-    def set_vectors(self, rows: np.ndarray, vectors: np.ndarray) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        low = rows < self.n
-        self.base[rows[low]] = vectors[low]
-        self.extra[rows[~low] - self.n] = vectors[~low]
-
-    def live_count(self) -> int:
-        return int(self.live[: self.size].sum())
-
-    def pick(self, rng: np.random.Generator, k: int, exclude: set[int]) -> np.ndarray:
-        """``k`` distinct stored rows, none of ``exclude``."""
-        if k > self.live_count() - len(exclude):
-            raise ValueError(f"cannot pick {k} of {self.live_count()} stored items ({len(exclude)} excluded)")
-        chosen: dict[int, None] = {}
-        while len(chosen) < k:
-            for row in rng.integers(0, self.size, 2 * (k - len(chosen)) + 8).tolist():
-                if self.live[row] and row not in exclude and row not in chosen:
-                    chosen[row] = None
-                    if len(chosen) == k:
-                        break
-        return np.fromiter(chosen, dtype=np.int64, count=k)
-
-    def new_vectors(self, rng: np.random.Generator, k: int) -> np.ndarray:
-        """``k`` vectors each near a random stored item (the data's distribution, not a copy)."""
-        near = self.vectors(self.pick(rng, k, set()) if k <= self.live_count() // 2 else rng.integers(0, self.n, k))
-        return unit(near + rng.standard_normal(near.shape, dtype=np.float32) * self.noise)
-
-    def _reserve(self, k: int) -> np.ndarray:
-        """``k`` new rows for added items (grown when the spare rows run out)."""
-        need = self.size + k - (self.n + len(self.extra))
-        if need > 0:
-            grow = max(need, len(self.extra))
-            self.extra = np.concatenate([self.extra, np.empty((grow, self.dim), dtype=np.float32)])
-            for name in ("live", "category", "gender", "price", "stock", "generation"):
-                array = getattr(self, name)
-                setattr(self, name, np.concatenate([array, np.zeros(grow, dtype=array.dtype)]))
-        rows = np.arange(self.size, self.size + k, dtype=np.int64)
-        self.size += k
-        return rows
-
-    # ---- changes
-    def change(self, kind: str, k: int, rng: np.random.Generator, exclude: set[int]) -> np.ndarray:
-        """Apply a change of ``kind`` to ``k`` items in the tracked state (the store is written
-        after); returns their rows (for "deleted", their old vectors stay in place, unused)."""
-        if kind == "added":
-            rows = self._reserve(k)
-            self.category[rows] = rng.integers(0, CATEGORIES, k)
-            self.gender[rows] = rng.integers(0, len(GENDERS), k)
-            self.price[rows] = rng.uniform(1, 1000, k).round(2)
-            self.stock[rows] = rng.integers(0, 51, k)
-            self.generation[rows] = 0
-            self.set_vectors(rows, self.new_vectors(rng, k))
-            self.live[rows] = True
-        else:
-            rows = self.pick(rng, k, exclude)
-            if kind == "metadata":
-                self.price[rows] = rng.uniform(1, 1000, k).round(2)
-                self.stock[rows] = rng.integers(0, 51, k)
-            elif kind == "re-embedded":
-                self.set_vectors(rows, self.new_vectors(rng, k))
-                self.generation[rows] += 1
-            elif kind == "deleted":
-                self.live[rows] = False
-            else:
-                raise ValueError(kind)
-        self.touched.update(rows.tolist())
-        return rows
-
-    def records(self, rows: np.ndarray) -> Records:
-        """The rows as the store gets them: content hash ``<embedding part>:<row part>``, so a
-        metadata-only change keeps the embedding part, as ``fashionclip index`` writes it."""
-        rows = np.asarray(rows, dtype=np.int64)
-        ids = [str(r) for r in rows.tolist()]
-        category = [f"c{c:02d}" for c in self.category[rows].tolist()]
-        gender = [GENDERS[g] for g in self.gender[rows].tolist()]
-        price = self.price[rows].tolist()
-        stock = self.stock[rows].tolist()
-        hashes = [
-            f"{r:016x}{g:016x}:" + hashlib.blake2b(f"{p}|{s}|{c}|{x}".encode(), digest_size=8).hexdigest()
-            for r, g, p, s, c, x in zip(
-                rows.tolist(), self.generation[rows].tolist(), price, stock, category, gender, strict=True
-            )
-        ]
-        texts = [f"{x} item {i} {c}" for i, c, x in zip(ids, category, gender, strict=True)]
-        return Records(
-            ids,
-            self.vectors(rows),
-            [None] * len(ids),
-            texts,
-            hashes,
-            {"price": price, "stock": stock, "gender": gender, "category": category},
-        )
-
-    # ---- exact search
-    def mask(self, filtered: bool) -> np.ndarray:
-        size = self.size
-        mask = self.live[:size].copy()
-        if filtered:
-            mask &= (self.category[:size] < FILTER_CATEGORIES) & (self.price[:size] <= FILTER_PRICE)
-        return mask
-
-    def exact(self, queries: np.ndarray, filtered: bool) -> list[list[int]]:
-        """Exact top-K rows of the stored items (matching the filter) per query."""
-        mask = self.mask(filtered)
-        size, out = self.size, []
-        for start in range(0, len(queries), 32):
-            block = queries[start : start + 32]
-            scores = np.empty((size, len(block)), dtype=np.float32)
-            scores[: self.n] = self.base @ block.T
-            scores[self.n :] = self.extra[: size - self.n] @ block.T
-            scores[~mask] = -np.inf
-            top = np.argpartition(-scores, K, axis=0)[:K] if size > K else np.tile(np.arange(size)[:, None], len(block))
-            for j in range(len(block)):
-                column = top[:, j]
-                column = column[np.argsort(-scores[column, j])]
-                out.append([int(r) for r in column if np.isfinite(scores[r, j])])
-        return out
-
-
-def recall(found: list[list[int]], truth: list[list[int]]) -> float:
-    values = [len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True) if t]
-    return float(np.mean(values)) if values else float("nan")
-
-
-# ---------------------------------------------------------------------------------- probes
-@dataclass
-class Probe:
-    """A written change the reader looks for: ``row``'s item, queried by ``vector``."""
-
-    kind: str
-    row: int
-    vector: np.ndarray
-    price: float
-    committed: float = 0.0
-    seen: float | None = None
-    queries: int = 0
-
-
-def probe_for(catalogue: Catalogue, kind: str, row: int) -> Probe:
-    return Probe(kind, row, catalogue.vectors(np.array([row]))[0].copy(), float(catalogue.price[row]))
-
-
-def visible(probe: Probe, hits: list) -> bool:
-    """Whether a search for ``probe.vector`` shows the change."""
-    item = str(probe.row)
-    found = [h for h in hits if h.id == item]
-    if probe.kind == "deleted":
-        return not found
-    if not found:
-        return False
-    if probe.kind == "metadata":
-        return abs(float(found[0].metadata.get("price") or 0.0) - probe.price) < 1e-6
-    return found[0].score > 0.999  # the stored vector is the new one
 
 
 def write(store: Any, catalogue: Catalogue, changes: list[tuple[str, np.ndarray]]) -> dict[str, float]:
@@ -607,95 +400,6 @@ def bench_store(name: str, uri: str, path: Path, args: argparse.Namespace, cosin
     del store, catalogue
     gc.collect()
     return result
-
-
-# ---------------------------------------------------------------------------------- report
-def num(value: float, digits: int = 3) -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
-
-
-def yes(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
-def markdown_store(name: str, r: dict[str, Any]) -> str:
-    b, idle, s, a, o = r["build"], r["idle"], r["stream"], r["after"], r["reopen"]
-    p50, p95 = idle["plain"]["p50_ms"], idle["plain"]["p95_ms"]
-    fp95 = idle["filtered"]["p95_ms"]
-    lines = [
-        f"### {name}: `{r['uri']}`",
-        "",
-        "| measure | value | target | met |",
-        "|---|---|---|---|",
-        f"| build: add | {num(b['add_s'])} s | | |",
-        f"| build: optimize | {num(b['optimize_s'])} s | | |",
-        f"| build: first query | {num(b['first_query_ms'])} ms | | |",
-        f"| idle query p50 / p95 ({r['queries']} queries) | {num(p50)} / {num(p95)} ms | | |",
-        f"| idle filtered query p50 / p95 | {num(idle['filtered']['p50_ms'])} / {num(fp95)} ms | | |",
-        f"| idle recall@10 plain / filtered | {idle['plain']['recall@10']:.3f} / "
-        f"{idle['filtered']['recall@10']:.3f} | ≥ {TARGET_RECALL} | "
-        f"{yes(min(idle['plain']['recall@10'], idle['filtered']['recall@10']) >= TARGET_RECALL)} |",
-        f"| stream: changes written | {s['changes']:,} in {s['seconds']:.1f} s ({s['changes_per_s']:.0f}/s, "
-        f"{s['batches']} batches; " + ", ".join(f"{v} {k}" for k, v in s["changes_by_kind"].items()) + ") | "
-        f"{s['rate']:g}/s | {yes(s['changes_per_s'] >= 0.9 * s['rate'])} |",
-        f"| stream: write p50 / p95 / max | {num(s['write']['p50_ms'])} / {num(s['write']['p95_ms'])} / "
-        f"{num(s['write']['max_ms'])} ms (latest batch {num(s['max_lag_s'] * 1000)} ms behind schedule) | | |",
-        f"| stream: query p50 / p95 ({s['plain']['n']} queries) | {num(s['plain']['p50_ms'])} / "
-        f"{num(s['plain']['p95_ms'])} ms | p95 ≤ {TARGET_P95_FACTOR:g}× idle = {num(TARGET_P95_FACTOR * p95)} ms | "
-        f"{yes(s['plain']['p95_ms'] <= TARGET_P95_FACTOR * p95)} |",
-        f"| stream: filtered query p50 / p95 ({s['filtered']['n']}) | {num(s['filtered']['p50_ms'])} / "
-        f"{num(s['filtered']['p95_ms'])} ms | p95 ≤ {TARGET_P95_FACTOR:g}× idle = {num(TARGET_P95_FACTOR * fp95)} "
-        f"ms | {yes(s['filtered']['p95_ms'] <= TARGET_P95_FACTOR * fp95)} |",
-        f"| stream: staleness p50 / p95 / max ({s['probes']} probes, {s['probes_unseen']} never seen) | "
-        f"{num(s['staleness']['p50_ms'])} / {num(s['staleness']['p95_ms'])} / {num(s['staleness']['max_ms'])} ms; "
-        f"{s['probes_seen_first_query']}/{s['probes']} seen by the first query after the commit | "
-        f"the next query | {yes(s['probes'] > 0 and s['probes_seen_first_query'] == s['probes'])} |",
-        f"| after stream: recall@10 plain / filtered | {a['recall@10']:.3f} / {a['filtered_recall@10']:.3f} | "
-        f"≥ {TARGET_RECALL} | {yes(min(a['recall@10'], a['filtered_recall@10']) >= TARGET_RECALL)} |",
-        f"| after stream: count / filtered count | {a['count']:,} / {a['filtered_count']:,} (tracked "
-        f"{a['expected_count']:,} / {a['expected_filtered_count']:,}) | equal | "
-        f"{yes(a['count'] == a['expected_count'] and a['filtered_count'] == a['expected_filtered_count'])} |",
-        f"| after stream: get() of changed items | {a['get']['wrong']} wrong of {a['get']['checked']} "
-        f"({a['get']['missing']} missing, {a['get']['not_deleted']} not deleted, {a['get']['wrong_vector']} "
-        f"wrong vector, {a['get']['wrong_price']} wrong price) | 0 wrong | {yes(a['get']['wrong'] == 0)} |",
-        f"| reopen: open / first query | {num(o['open_s'])} s / {num(o['first_query_ms'])} ms | | |",
-        f"| reopen: count, recall@10 plain / filtered | {o['count']:,}, {o['recall@10']:.3f} / "
-        f"{o['filtered_recall@10']:.3f} | same state, ≥ {TARGET_RECALL} | "
-        f"{yes(o['count'] == a['expected_count'] and min(o['recall@10'], o['filtered_recall@10']) >= TARGET_RECALL)}"
-        " |",
-        "",
-        f"Single writes: the next query (for a written item) against idle p50 {num(p50)} ms; target: "
-        f"visible and ≤ idle p50 + {TARGET_NEXT_MS:g} ms = {num(p50 + TARGET_NEXT_MS)} ms.",
-        "",
-        "| write | items | write ms | next query ms | next − idle p50 ms | query after ms | visible | met |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for w in r["writes"]:
-        lines.append(
-            f"| {w['kind']} | {w['items']:,} | {num(w['write_ms'])} | {num(w['next_query_ms'])} | "
-            f"{num(w['next_minus_idle_ms'])} | {num(w['second_query_ms'])} | {'yes' if w['visible'] else '**no**'} | "
-            f"{yes(w['met'])} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def markdown(results: dict[str, Any]) -> str:
-    head = [
-        "## Live updates (issue 25)",
-        "",
-        f"CPU: {results['cpu']}, {results['cores']} cores; of avx2/avx512f/avx512_bf16/avx512_vnni/amx it has: "
-        f"{', '.join(results['cpu_flags']) or 'none'}",
-        f"N={results['items']:,}, D={results['dim']}, k={K}, spread {results['spread']}, {results['centres']} "
-        f"centres; stream {results['rate']:g} changes/s for {results['seconds']:g} s; "
-        + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
-        f"Filter: {json.dumps(FILTER)}",
-        "",
-    ]
-    return "\n".join(head) + "\n" + "\n".join(markdown_store(n, r) for n, r in results["stores"].items())
 
 
 def versions() -> dict[str, str]:

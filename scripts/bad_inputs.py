@@ -1,5 +1,8 @@
-"""Print every bad input that the API tests send (tests/server/test_bad_inputs.py) with the server's
-actual answer, as a markdown table:  python scripts/bad_inputs.py > runs/bad_inputs.md"""
+"""Print every bad input that the API tests send (tests/server/test_bad_inputs.py and
+test_bad_filters.py) with the server's actual answer, as a markdown table:
+
+    python scripts/bad_inputs.py > runs/bad_inputs.md
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from tests.server.test_bad_filters import WHERE_CASES  # noqa: E402
 from tests.server.test_bad_inputs import CASES  # noqa: E402
 
 from fashionclip import load_model  # noqa: E402
@@ -26,7 +30,7 @@ def main() -> int:
         catalog.index(root / "catalog.csv")
         print("| bad input | request | status | error code: message |")
         print("|---|---|---:|---|")
-        for what, settings, request, _, _ in CASES:
+        for what, settings, request, _, _ in CASES + WHERE_CASES:
             with TestClient(create_app(catalog, ServerConfig(**settings))) as client:
                 response = client.request(**request)
             body = response.json()

@@ -3,10 +3,13 @@ in-process, and the same app served for real by uvicorn on 127.0.0.1 for the bro
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
 
 from fashionclip.sample import sample_catalog
 from fashionclip.search import Catalog
@@ -69,6 +72,40 @@ def make_client(catalog: Catalog, **config):
 def client(catalog: Catalog):
     with make_client(catalog) as test_client:
         yield test_client
+
+
+def assert_clear_error(
+    catalog: Catalog, settings: dict[str, Any], request: dict[str, Any], status: int, code: str
+) -> None:
+    """``request`` to a server with ``settings`` gets ``status`` and a JSON error ``code`` with a
+    message, never a line of a server file, and the index keeps every item."""
+    before = catalog.store.count()
+    with make_client(catalog, **settings) as client:
+        response = client.request(**request)
+    assert response.status_code == status, response.text
+    if code:
+        error = response.json()["error"]
+        assert error["code"] == code
+        assert len(error["message"]) > 10
+    assert "root:" not in response.text  # no line of /etc/passwd ever comes back
+    assert catalog.store.count() == before
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A black PNG of that size."""
+    buffer = io.BytesIO()
+    Image.new("L", (width, height)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def upload_request(**data: str) -> dict[str, Any]:
+    """A POST /search/upload of a small PNG with these form fields."""
+    return {
+        "method": "POST",
+        "url": "/search/upload",
+        "files": {"image": ("a.png", png_bytes(8, 8), "image/png")},
+        "data": data,
+    }
 
 
 LiveServer = BackgroundServer  # the name the tests use

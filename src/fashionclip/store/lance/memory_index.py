@@ -10,9 +10,9 @@ runtime, reading index pages); at a million 512-d rows its IVF_HNSW_SQ index mea
 place, in time proportional to the change: a new or re-embedded item gets a new slot (its vector
 added to its IVF list), a replaced or deleted one's old slot is marked dead, and a change of
 metadata only (same vector) keeps its slot and touches only the row and filter columns: no
-vector work. Readers search an immutable :class:`Snapshot`; a write builds the next snapshot
-beside it (copy on write) and publishes it with one reference swap, so a query never waits for
-a commit or sees half a batch. FAISS itself is changed only under the exclusive side of a
+vector work. Readers search an immutable ``Snapshot`` (``memory_state.py``); a write builds the
+next snapshot beside it (copy on write) and publishes it with one reference swap, so a query
+never waits for a commit or sees half a batch. FAISS itself is changed only under the exclusive side of a
 readers-writer lock, for the milliseconds its ``add`` takes.
 
 **Drift.** New vectors go to the list of their nearest IVF centre. Items far from every centre
@@ -32,12 +32,10 @@ the table at the next open, in time proportional to what changed.
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +44,7 @@ import numpy as np
 from fashionclip.store.filters import Condition, to_mask
 from fashionclip.store.lance.memory_files import read_saved, write_saved
 from fashionclip.store.lance.memory_filters import Codes, by_slot, filter_columns, updated_filters
+from fashionclip.store.lance.memory_state import Change, ReadWriteLock, Rows, Snapshot
 
 # up to this many numbers (rows x dimension, 64 MB of float32) a numpy scan over every vector
 # is exact and takes a few milliseconds; beyond, the IVF index
@@ -55,107 +54,6 @@ PLACEMENT_MARGIN = 0.1
 SPILL_MIN = 10_000  # the spill may grow to max(SPILL_MIN, SPILL_SHARE x live items) before a rebuild
 SPILL_SHARE = 0.01
 DEAD_SHARE = 0.25  # dead slots (replaced or deleted) kept before a rebuild compacts them
-ROW_CHUNKS = 64  # result-row chunks appended by writes before the small ones are merged
-
-
-class ReadWriteLock:
-    """Many readers or one writer (FAISS may not be searched while it is being added to)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
-class Rows:
-    """Result rows (no vectors) addressed by position: the table as read, then one Arrow chunk
-    per write. Append-only, so a snapshot's positions stay valid after later writes."""
-
-    def __init__(self, chunks: Sequence[Any], starts: Sequence[int]) -> None:
-        self.chunks = list(chunks)
-        self.starts = list(starts)
-
-    @property
-    def total(self) -> int:
-        return self.starts[-1] + self.chunks[-1].num_rows if self.chunks else 0
-
-    @property
-    def schema(self) -> Any:
-        return self.chunks[0].schema
-
-    def appended(self, chunk: Any) -> Rows:
-        chunks, starts = [*self.chunks, chunk], [*self.starts, self.total]
-        if len(chunks) > ROW_CHUNKS:  # merge the writes' chunks (not the first, the big one)
-            import pyarrow as pa
-
-            tail = pa.concat_tables(chunks[1:]).combine_chunks()
-            chunks, starts = [chunks[0], tail], starts[:2]
-        return Rows(chunks, starts)
-
-    def take(self, positions: Iterable[int]) -> list[dict[str, Any]]:
-        rows = []
-        for position in positions:
-            index = bisect.bisect_right(self.starts, int(position)) - 1
-            chunk = self.chunks[index]
-            rows.append(chunk.slice(int(position) - self.starts[index], 1).to_pylist()[0])
-        return rows
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One consistent state of the index, never changed once published."""
-
-    version: int  # the table version it reflects
-    count: int  # slots (FAISS ids 0..count-1)
-    live: np.ndarray  # bool per slot
-    position: np.ndarray  # int64 per slot: its row in ``rows``
-    rows: Rows
-    filters: dict[str, Any]  # metadata column -> float64 per slot, or Codes
-    vectors: np.ndarray | None  # exact mode: float32 (count, dim) view
-    spill: np.ndarray  # int64 slots scanned exactly by every query
-    spill_vectors: np.ndarray  # their vectors
-    live_count: int
-
-    @property
-    def dead(self) -> int:
-        return self.count - self.live_count
-
-
-@dataclass
-class Change:
-    """What one write did to the index, for tests and benchmarks."""
-
-    added: int = 0  # new slots (new or re-embedded items)
-    metadata: int = 0  # items whose rows changed in place
-    deleted: int = 0
-    spilled: int = 0
 
 
 class MemoryIndex:
