@@ -456,3 +456,11 @@ def test_readme_runs_offline(tmp_path: Path) -> None:
     timings = "\n".join(runner.ran) + f"\n{time.monotonic() - started:6.1f} s  in all"
     print(timings)
     assert not runner.failures, "\n\n".join(runner.failures) + "\n\ntimings:\n" + timings
+
+
+def test_the_readme_counts_the_bad_inputs_the_tests_send() -> None:
+    from tests.server.test_bad_filters import WHERE_CASES
+    from tests.server.test_bad_inputs import CASES
+
+    text = " ".join(README.read_text().split())
+    assert f"the tests send {len(CASES) + len(WHERE_CASES)} of them" in text
