@@ -18,6 +18,8 @@ simplejpeg and PyTurboJPEG 1.x where installed) with their pixel difference and 
 to a full decode;
 ``--split`` times the automatic choice end to end for each split of the cores between
 inference threads and decoding workers.
+``--repeat N`` runs the reference and every variant N rounds in turn and reports each one's
+median round (a shared 2-core machine moves single runs by tens of percent).
 
 Models: FashionCLIP's exact ViT-B/32 architecture with random weights (speed does not depend on
 weight values; fidelity then compares pipelines, not a trained model) and the bundled
@@ -55,6 +57,8 @@ VARIANTS = {
     "default (automatic)": {},
 }
 AUTOMATIC = "default (automatic)"
+REFERENCE = "reference: transformers CLIPProcessor + CLIPModel fp32"
+REPEATED = " Each row: the median of {} rounds run in turn (img/s range in brackets)."
 CANDIDATE_ROWS = [name for name, options in VARIANTS.items() if "precision" in options and "draft" not in options]
 BATCH = 32
 
@@ -190,23 +194,48 @@ def run(
     texts: list[str],
     native_bf16: bool,
     variants: dict[str, dict] = VARIANTS,
+    repeat: int = 1,
 ) -> list[dict]:
+    """One row per variant and source. With ``repeat`` > 1 the reference and the variants run that
+    many rounds in turn (so a slow spell of a shared machine falls on all of them), and each row is
+    the variant's median round, with every round's img/s in ``runs``."""
     rows = []
     for source, files in sources.items():
-        base = isolated(reference, model_path, files)
-        print(f"{model_name} / {source}: reference {base['images_per_s']:.1f} img/s", flush=True)
-        rows.append(_row(model_name, source, "reference: transformers CLIPProcessor + CLIPModel fp32", base, base))
-        for name, options in variants.items():
-            if options.get("precision") == "bf16" and not native_bf16 and "random" in model_name:
-                # emulated bf16 is several times slower than fp32 (measured on the small model): not worth the wait
+        skipped = {
+            name
+            for name, options in variants.items()
+            # emulated bf16 is several times slower than fp32 (measured on the small model): not worth the wait
+            if options.get("precision") == "bf16" and not native_bf16 and "random" in model_name
+        }
+        rounds: dict[str, list[dict]] = {name: [] for name in [REFERENCE, *variants] if name not in skipped}
+        for _ in range(repeat):
+            rounds[REFERENCE].append(isolated(reference, model_path, files))
+            print(f"{model_name} / {source}: reference {rounds[REFERENCE][-1]['images_per_s']:.1f} img/s", flush=True)
+            for name, options in variants.items():
+                if name not in skipped:
+                    rounds[name].append(isolated(ours, model_path, files, options, texts))
+                    print(
+                        json.dumps(_row(model_name, source, name, rounds[name][-1], rounds[REFERENCE][-1])), flush=True
+                    )
+        base = _median(rounds[REFERENCE])
+        for name in [REFERENCE, *variants]:
+            if name in skipped:
                 rows.append(
                     {"model": model_name, "source": source, "variant": name, "error": "skipped: no native bf16"}
                 )
                 continue
-            result = isolated(ours, model_path, files, options, texts)
-            rows.append(_row(model_name, source, name, result, base))
-            print(json.dumps({k: v for k, v in rows[-1].items()}), flush=True)
+            rows.append(_row(model_name, source, name, _median(rounds[name]), base))
+            if repeat > 1:
+                rows[-1]["runs"] = [round(r.get("images_per_s", 0.0), 2) for r in rounds[name]]
     return rows
+
+
+def _median(results: list[dict]) -> dict:
+    """The round of median speed (of an even number, the faster middle one; an error if any failed)."""
+    failed = [r for r in results if "error" in r]
+    if failed:
+        return failed[0]
+    return sorted(results, key=lambda r: r["images_per_s"])[len(results) // 2]
 
 
 def _row(model: str, source: str, name: str, result: dict, base: dict) -> dict:
@@ -302,7 +331,7 @@ def markdown(results: dict) -> str:
     lines = [
         f"CPU: {results['cpu']} ({results['threads']} threads), flags: {results['flags']}. Batch {BATCH}; "
         "decode: ms per image on one thread; model: img/s on decoded pixels; bound: what decode and model allow "
-        "together on these cores.",
+        f"together on these cores.{REPEATED.format(results.get('repeat', 1)) if results.get('repeat', 1) > 1 else ''}",
         "",
         "| model | images | variant | img/s | x reference | cosine to reference | decode ms | model img/s "
         "| bound img/s | of bound | text p50 / p95 ms | peak RAM MB |",
@@ -313,8 +342,11 @@ def markdown(results: dict) -> str:
             lines.append(f"| {row['model']} | {row['source']} | {row['variant']} | error: {row['error']} |" + " |" * 8)
             continue
         latency = f"{row['text_p50_ms']} / {row['text_p95_ms']}" if "text_p50_ms" in row else ""
+        speed = row["images_per_s"]
+        if "runs" in row:
+            speed = f"{speed} ({min(row['runs'])}-{max(row['runs'])})"
         lines.append(
-            f"| {row['model']} | {row['source']} | {row['variant']} | {row['images_per_s']} | {row['speedup']} "
+            f"| {row['model']} | {row['source']} | {row['variant']} | {speed} | {row['speedup']} "
             f"| {row['cosine_to_reference']} | {row.get('decode_ms', '')} | {row.get('model_images_per_s', '')} "
             f"| {row.get('bound_images_per_s', '')} | {row.get('of_bound', '')} | {latency} | {row['peak_mb']} |"
         )
@@ -371,9 +403,14 @@ def main() -> int:
     parser.add_argument("--variants", default=None, help="comma-separated variant names (default: all)")
     parser.add_argument("--decode", action="store_true", help="also compare the JPEG decoders")
     parser.add_argument("--split", action="store_true", help="also time each thread split of the automatic choice")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the reference and every variant in turn; rows are medians"
+    )
     parser.add_argument("--output", default=None)
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
 
     from fashionclip.loading import backend_choice, local_checkpoint
     from fashionclip.machine import cpu_flags, cpu_name
@@ -402,6 +439,7 @@ def main() -> int:
         "choices": {},
         "decoders": [],
         "split": [],
+        "repeat": args.repeat,
     }
     with tempfile.TemporaryDirectory() as folder:
         # exports and the measured choice of this run's checkpoints go away with it
@@ -411,7 +449,7 @@ def main() -> int:
                 path, name = str(write_vit_b32(Path(folder) / "vit-b-32")), "ViT-B/32 (random weights)"
             else:
                 path, name = str(local_checkpoint(model)[1]), model
-            results["rows"] += run(name, path, sources, texts, native_bf16, variants)
+            results["rows"] += run(name, path, sources, texts, native_bf16, variants, args.repeat)
             if AUTOMATIC in variants:
                 results["choices"][name] = backend_choice(path).explain()
             for source, files in sources.items():
