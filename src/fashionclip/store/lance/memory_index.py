@@ -12,8 +12,8 @@ added to its IVF list), a replaced or deleted one's old slot is marked dead, and
 metadata only (same vector) keeps its slot and touches only the row and filter columns: no
 vector work. Readers search an immutable ``Snapshot`` (``memory_state.py``); a write builds the
 next snapshot beside it (copy on write) and publishes it with one reference swap, so a query
-never waits for a commit or sees half a batch. FAISS itself is changed only under the exclusive side of a
-readers-writer lock, for the milliseconds its ``add`` takes.
+never waits for a commit or sees half a batch. FAISS itself is changed only under the exclusive
+side of a readers-writer lock, for the milliseconds its ``add`` takes.
 
 **Drift.** New vectors go to the list of their nearest IVF centre. Items far from every centre
 (cosine to the nearest below ``placement - 0.1``, where ``placement`` is the mean cosine measured
