@@ -412,9 +412,9 @@ def main() -> int:
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
 
-    from fashionclip.loading import backend_choice, local_checkpoint
+    from fashionclip.loading import backend_choice
     from fashionclip.machine import cpu_flags, cpu_name
-    from fashionclip.testing import write_vit_b32
+    from fashionclip.testing import benchmark_checkpoint
 
     data = Path(args.data)
     sources = {
@@ -445,10 +445,8 @@ def main() -> int:
         # exports and the measured choice of this run's checkpoints go away with it
         os.environ["FASHIONCLIP_CACHE"] = folder
         for model in args.models.split(","):
-            if model == "vit-b-32":
-                path, name = str(write_vit_b32(Path(folder) / "vit-b-32")), "ViT-B/32 (random weights)"
-            else:
-                path, name = str(local_checkpoint(model)[1]), model
+            path = str(benchmark_checkpoint(model, folder))
+            name = "ViT-B/32 (random weights)" if model == "vit-b-32" else model
             results["rows"] += run(name, path, sources, texts, native_bf16, variants, args.repeat)
             if AUTOMATIC in variants:
                 results["choices"][name] = backend_choice(path).explain()

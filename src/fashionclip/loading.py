@@ -398,9 +398,7 @@ def _exported(
     check_precision(precision)
     key = checkpoint_fingerprint(path)
 
-    def calibration() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return check_batch(preprocess, tokenizer)
-
+    calibration = functools.partial(check_batch, preprocess, tokenizer)
     if backend == "openvino" and precision == "int8":
         # int8 calibrated on the user's own photos is an export of its own
         calibrated = "_".join(filter(None, [key, quantisation_key()]))
